@@ -187,10 +187,10 @@ impl Default for IngestConfig {
             max_text_chars: 10_000,
             max_future_skew_secs: 600,
             dedup_window_secs: 24 * 3600,
-            dedup_capacity: 1_000_000,
+            dedup_capacity: 300_000,
             near_dup: true,
             near_dup_threshold: 0.6,
-            near_dup_capacity: 200_000,
+            near_dup_capacity: 100_000,
             near_dup_window_secs: 3 * 24 * 3600,
             other_languages: vec!["uk".into(), "tr".into(), "de".into(), "zh".into()],
             batch_size: 500,
@@ -247,16 +247,17 @@ impl Config {
         text: &str,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Config, ConfigError> {
-        let mut tree: toml::Table = text
-            .parse()
-            .map_err(|e: toml::de::Error| ConfigError::invalid("(file)", e.message().to_string()))?;
+        let mut tree: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            ConfigError::invalid("(file)", e.message().to_string())
+        })?;
         for (name, value) in env {
             apply_env(&mut tree, &name, &value)?;
         }
-        let cfg: Config = serde_path_to_error::deserialize(toml::Value::Table(tree)).map_err(|e| {
-            let key = e.path().to_string();
-            ConfigError::invalid(&key, e.into_inner().to_string())
-        })?;
+        let cfg: Config =
+            serde_path_to_error::deserialize(toml::Value::Table(tree)).map_err(|e| {
+                let key = e.path().to_string();
+                ConfigError::invalid(&key, e.into_inner().to_string())
+            })?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -265,10 +266,16 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let i = &self.ingest;
         if i.max_message_bytes < 256 {
-            return Err(ConfigError::invalid("ingest.max_message_bytes", "must be at least 256"));
+            return Err(ConfigError::invalid(
+                "ingest.max_message_bytes",
+                "must be at least 256",
+            ));
         }
         if i.max_text_chars == 0 {
-            return Err(ConfigError::invalid("ingest.max_text_chars", "must be positive"));
+            return Err(ConfigError::invalid(
+                "ingest.max_text_chars",
+                "must be positive",
+            ));
         }
         if i.dedup_window_secs <= 0 || i.dedup_capacity == 0 {
             return Err(ConfigError::invalid(
@@ -277,7 +284,10 @@ impl Config {
             ));
         }
         if !(0.1..=1.0).contains(&i.near_dup_threshold) {
-            return Err(ConfigError::invalid("ingest.near_dup_threshold", "must be in [0.1, 1.0]"));
+            return Err(ConfigError::invalid(
+                "ingest.near_dup_threshold",
+                "must be in [0.1, 1.0]",
+            ));
         }
         if i.near_dup_capacity == 0 || i.near_dup_window_secs <= 0 {
             return Err(ConfigError::invalid(
@@ -286,18 +296,32 @@ impl Config {
             ));
         }
         if i.batch_size == 0 {
-            return Err(ConfigError::invalid("ingest.batch_size", "must be positive"));
-        }
-        if self.kafka.partitions < 1 {
-            return Err(ConfigError::invalid("kafka.partitions", "must be at least 1"));
-        }
-        if self.telemetry.listen.parse::<std::net::SocketAddr>().is_err() {
             return Err(ConfigError::invalid(
-                "telemetry.listen",
-                format!("{:?} is not an address like 127.0.0.1:9464", self.telemetry.listen),
+                "ingest.batch_size",
+                "must be positive",
             ));
         }
-        for (k, _) in &self.kafka.client {
+        if self.kafka.partitions < 1 {
+            return Err(ConfigError::invalid(
+                "kafka.partitions",
+                "must be at least 1",
+            ));
+        }
+        if self
+            .telemetry
+            .listen
+            .parse::<std::net::SocketAddr>()
+            .is_err()
+        {
+            return Err(ConfigError::invalid(
+                "telemetry.listen",
+                format!(
+                    "{:?} is not an address like 127.0.0.1:9464",
+                    self.telemetry.listen
+                ),
+            ));
+        }
+        for k in self.kafka.client.keys() {
             if k == "group.id" || k == "enable.auto.offset.store" {
                 return Err(ConfigError::invalid(
                     &format!("kafka.client.{k}"),
@@ -314,13 +338,19 @@ fn apply_env(tree: &mut toml::Table, name: &str, value: &str) -> Result<(), Conf
     let path: Vec<String> = match name {
         "SARAP_BROKERS" => vec!["kafka".into(), "brokers".into()],
         "SARAP_TELEMETRY_LISTEN" => vec!["telemetry".into(), "listen".into()],
-        "SARAP_KAFKA_SASL_USERNAME" => vec!["kafka".into(), "client".into(), "sasl.username".into()],
-        "SARAP_KAFKA_SASL_PASSWORD" => vec!["kafka".into(), "client".into(), "sasl.password".into()],
+        "SARAP_KAFKA_SASL_USERNAME" => {
+            vec!["kafka".into(), "client".into(), "sasl.username".into()]
+        }
+        "SARAP_KAFKA_SASL_PASSWORD" => {
+            vec!["kafka".into(), "client".into(), "sasl.password".into()]
+        }
         "SARAP_KAFKA_SSL_KEY_PASSWORD" => {
             vec!["kafka".into(), "client".into(), "ssl.key.password".into()]
         }
         _ => match name.strip_prefix("SARAP__") {
-            Some(rest) if !rest.is_empty() => rest.split("__").map(|s| s.to_ascii_lowercase()).collect(),
+            Some(rest) if !rest.is_empty() => {
+                rest.split("__").map(|s| s.to_ascii_lowercase()).collect()
+            }
             _ => return Ok(()),
         },
     };
@@ -345,7 +375,10 @@ fn apply_env(tree: &mut toml::Table, name: &str, value: &str) -> Result<(), Conf
             .entry(seg.clone())
             .or_insert_with(|| toml::Value::Table(toml::Table::new()));
         node = entry.as_table_mut().ok_or_else(|| {
-            ConfigError::invalid(&path[..=i].join("."), format!("{name} sets a key below a value"))
+            ConfigError::invalid(
+                &path[..=i].join("."),
+                format!("{name} sets a key below a value"),
+            )
         })?;
     }
     Ok(())
@@ -358,7 +391,10 @@ mod tests {
     const SHIPPED: &str = include_str!("../../config/sarap.toml");
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
@@ -389,16 +425,23 @@ mod tests {
 
     #[test]
     fn errors_name_the_field() {
-        let err = Config::from_toml_with_env("[ingest]\nbatch_size = \"many\"\n", env(&[])).unwrap_err();
+        let err =
+            Config::from_toml_with_env("[ingest]\nbatch_size = \"many\"\n", env(&[])).unwrap_err();
         assert!(err.to_string().contains("ingest.batch_size"), "{err}");
         let err = Config::from_toml_with_env("[ingest]\nbach_size = 3\n", env(&[])).unwrap_err();
         assert!(err.to_string().contains("bach_size"), "{err}");
-        let err = Config::from_toml_with_env("", env(&[("SARAP__INGEST__NEAR_DUP_THRESHOLD", "7")]))
+        let err =
+            Config::from_toml_with_env("", env(&[("SARAP__INGEST__NEAR_DUP_THRESHOLD", "7")]))
+                .unwrap_err();
+        assert!(
+            err.to_string().contains("ingest.near_dup_threshold"),
+            "{err}"
+        );
+        let err = Config::from_toml_with_env("[telemetry]\nlisten = \"nowhere\"\n", env(&[]))
             .unwrap_err();
-        assert!(err.to_string().contains("ingest.near_dup_threshold"), "{err}");
-        let err = Config::from_toml_with_env("[telemetry]\nlisten = \"nowhere\"\n", env(&[])).unwrap_err();
         assert!(err.to_string().contains("telemetry.listen"), "{err}");
-        let err = Config::from_toml_with_env("[kafka.client]\n\"group.id\" = \"x\"\n", env(&[])).unwrap_err();
+        let err = Config::from_toml_with_env("[kafka.client]\n\"group.id\" = \"x\"\n", env(&[]))
+            .unwrap_err();
         assert!(err.to_string().contains("kafka.client.group.id"), "{err}");
     }
 }

@@ -120,7 +120,9 @@ pub struct RawPost {
 }
 
 /// Language of a post as ingest identified it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
     /// Kazakh (either script; code-switched Kazakh-Russian too).
@@ -365,7 +367,8 @@ pub struct ClaimMatch {
     pub similarity: f32,
 }
 
-/// `posts.scored`: model outputs for one post. No text and no author on this topic.
+/// `posts.scored`: model outputs for one post. No text and no author identity on this topic:
+/// only the pseudonym, which the sink needs to count distinct authors per cell.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScoredPost {
@@ -393,8 +396,11 @@ pub struct ScoredPost {
     /// Near-duplicate cluster carried from ingest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dup_cluster: Option<String>,
-    /// Pseudonymous author id, carried only so the sink can count distinct authors.
+    /// Pseudonymous author id, carried only so the sink can count distinct authors
+    /// (k-suppression); never an output key.
     pub author_pid: String,
+    /// Key id of `author_pid`, so counts across a key rotation are not merged or inflated unseen.
+    pub author_key_id: String,
     /// Version of the model bundle.
     pub model_version: String,
     /// Hash of the policy in force.
@@ -547,15 +553,40 @@ pub struct FactcheckRequest {
 }
 
 /// Every topic's schema id with its JSON Schema, for `schemas/` and the contract tests.
-pub fn json_schemas() -> Vec<(&'static str, &'static str, schemars::Schema)> {
+/// The `schema` property is pinned to the topic's id, so a message for another topic
+/// (or another version) fails validation.
+pub fn json_schemas() -> Vec<(&'static str, &'static str, serde_json::Value)> {
     use schemars::schema_for;
-    vec![
+    let all = vec![
         ("posts.raw", SCHEMA_RAW, schema_for!(RawPost)),
         ("posts.clean", SCHEMA_CLEAN, schema_for!(CleanPost)),
         ("posts.rejected", SCHEMA_REJECTED, schema_for!(RejectedPost)),
         ("posts.scored", SCHEMA_SCORED, schema_for!(ScoredPost)),
         ("audit.decisions", SCHEMA_AUDIT, schema_for!(AuditDecision)),
-        ("signals.regional", SCHEMA_SIGNAL, schema_for!(RegionalSignal)),
-        ("factcheck.requests", SCHEMA_FACTCHECK, schema_for!(FactcheckRequest)),
-    ]
+        (
+            "signals.regional",
+            SCHEMA_SIGNAL,
+            schema_for!(RegionalSignal),
+        ),
+        (
+            "factcheck.requests",
+            SCHEMA_FACTCHECK,
+            schema_for!(FactcheckRequest),
+        ),
+    ];
+    all.into_iter()
+        .map(|(topic, id, schema)| {
+            let mut v = schema.to_value();
+            if let Some(o) = v.as_object_mut() {
+                o.insert("$id".into(), serde_json::Value::String(format!("urn:sarap:schema:{id}")));
+                if let Some(p) = o.get_mut("properties").and_then(|p| p.as_object_mut()) {
+                    p.insert(
+                        "schema".into(),
+                        serde_json::json!({"const": id, "description": "Schema id of this message."}),
+                    );
+                }
+            }
+            (topic, id, v)
+        })
+        .collect()
 }

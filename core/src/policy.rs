@@ -220,17 +220,25 @@ impl Policy {
         if purpose.chars().count() < MIN_PURPOSE_CHARS {
             fail(
                 "purpose.declared",
-                format!("a declared purpose of at least {MIN_PURPOSE_CHARS} characters is required"),
+                format!(
+                    "a declared purpose of at least {MIN_PURPOSE_CHARS} characters is required"
+                ),
             );
         }
         if self.purpose.allowed_outputs.is_empty() {
-            fail("purpose.allowed_outputs", "must list at least one output".into());
+            fail(
+                "purpose.allowed_outputs",
+                "must list at least one output".into(),
+            );
         }
         for o in &self.purpose.allowed_outputs {
             if !KNOWN_OUTPUTS.contains(&o.as_str()) {
                 fail(
                     "purpose.allowed_outputs",
-                    format!("{o:?} is not a known output (known: {})", KNOWN_OUTPUTS.join(", ")),
+                    format!(
+                        "{o:?} is not a known output (known: {})",
+                        KNOWN_OUTPUTS.join(", ")
+                    ),
                 );
             }
         }
@@ -258,7 +266,7 @@ impl Policy {
             fail("privacy.redact_personal_data", "must be true".into());
         }
         let eps = self.privacy.laplace_epsilon;
-        if !eps.is_finite() || eps < 0.0 || eps > CEILING_LAPLACE_EPSILON {
+        if !eps.is_finite() || !(0.0..=CEILING_LAPLACE_EPSILON).contains(&eps) {
             fail(
                 "privacy.laplace_epsilon",
                 format!("must be 0 (off) or in (0, {CEILING_LAPLACE_EPSILON}]"),
@@ -283,17 +291,32 @@ impl Policy {
             );
         }
         if !self.oversight.alerts_require_human_review {
-            fail("oversight.alerts_require_human_review", "must be true".into());
+            fail(
+                "oversight.alerts_require_human_review",
+                "must be true".into(),
+            );
         }
         if !self.oversight.audit_every_decision {
             fail("oversight.audit_every_decision", "must be true".into());
         }
         let p = &self.prohibitions;
         for (key, allowed) in [
-            ("prohibitions.allow_person_level_outputs", p.allow_person_level_outputs),
-            ("prohibitions.allow_person_ethnicity_inference", p.allow_person_ethnicity_inference),
-            ("prohibitions.allow_image_demographics", p.allow_image_demographics),
-            ("prohibitions.allow_raw_text_downstream", p.allow_raw_text_downstream),
+            (
+                "prohibitions.allow_person_level_outputs",
+                p.allow_person_level_outputs,
+            ),
+            (
+                "prohibitions.allow_person_ethnicity_inference",
+                p.allow_person_ethnicity_inference,
+            ),
+            (
+                "prohibitions.allow_image_demographics",
+                p.allow_image_demographics,
+            ),
+            (
+                "prohibitions.allow_raw_text_downstream",
+                p.allow_raw_text_downstream,
+            ),
         ] {
             if allowed {
                 fail(key, "must be false".into());
@@ -303,15 +326,17 @@ impl Policy {
         for (key, on) in [
             ("models.require_model_card", m.require_model_card),
             ("models.require_sha256_match", m.require_sha256_match),
-            ("models.require_per_language_eval", m.require_per_language_eval),
+            (
+                "models.require_per_language_eval",
+                m.require_per_language_eval,
+            ),
         ] {
             if !on {
                 fail(key, "must be true".into());
             }
         }
         if !m.max_language_gap.is_finite()
-            || m.max_language_gap < 0.0
-            || m.max_language_gap > CEILING_LANGUAGE_GAP
+            || !(0.0..=CEILING_LANGUAGE_GAP).contains(&m.max_language_gap)
         {
             fail(
                 "models.max_language_gap",
@@ -363,24 +388,96 @@ mod tests {
     #[test]
     fn each_floor_is_enforced() {
         let cases = [
-            ("pseudonymize_authors = true", "pseudonymize_authors = false", "privacy.pseudonymize_authors"),
-            ("min_authors_per_cell = 10", "min_authors_per_cell = 4", "privacy.min_authors_per_cell"),
-            ("min_authors_per_cell = 10", "min_authors_per_cell = 1", "privacy.min_authors_per_cell"),
-            ("pseudonym_key_rotation_days = 90", "pseudonym_key_rotation_days = 0", "privacy.pseudonym_key_rotation_days"),
-            ("redact_personal_data = true", "redact_personal_data = false", "privacy.redact_personal_data"),
-            ("laplace_epsilon = 0.0", "laplace_epsilon = 50.0", "privacy.laplace_epsilon"),
-            ("redacted_text_days = 30", "redacted_text_days = 91", "retention.redacted_text_days"),
-            ("audit_excerpt_days = 180", "audit_excerpt_days = 400", "retention.audit_excerpt_days"),
-            ("alerts_require_human_review = true", "alerts_require_human_review = false", "oversight.alerts_require_human_review"),
-            ("audit_every_decision = true", "audit_every_decision = false", "oversight.audit_every_decision"),
-            ("allow_person_level_outputs = false", "allow_person_level_outputs = true", "prohibitions.allow_person_level_outputs"),
-            ("allow_person_ethnicity_inference = false", "allow_person_ethnicity_inference = true", "prohibitions.allow_person_ethnicity_inference"),
-            ("allow_image_demographics = false", "allow_image_demographics = true", "prohibitions.allow_image_demographics"),
-            ("allow_raw_text_downstream = false", "allow_raw_text_downstream = true", "prohibitions.allow_raw_text_downstream"),
-            ("require_model_card = true", "require_model_card = false", "models.require_model_card"),
-            ("require_sha256_match = true", "require_sha256_match = false", "models.require_sha256_match"),
-            ("require_per_language_eval = true", "require_per_language_eval = false", "models.require_per_language_eval"),
-            ("max_language_gap = 0.10", "max_language_gap = 0.25", "models.max_language_gap"),
+            (
+                "pseudonymize_authors = true",
+                "pseudonymize_authors = false",
+                "privacy.pseudonymize_authors",
+            ),
+            (
+                "min_authors_per_cell = 10",
+                "min_authors_per_cell = 4",
+                "privacy.min_authors_per_cell",
+            ),
+            (
+                "min_authors_per_cell = 10",
+                "min_authors_per_cell = 1",
+                "privacy.min_authors_per_cell",
+            ),
+            (
+                "pseudonym_key_rotation_days = 90",
+                "pseudonym_key_rotation_days = 0",
+                "privacy.pseudonym_key_rotation_days",
+            ),
+            (
+                "redact_personal_data = true",
+                "redact_personal_data = false",
+                "privacy.redact_personal_data",
+            ),
+            (
+                "laplace_epsilon = 0.0",
+                "laplace_epsilon = 50.0",
+                "privacy.laplace_epsilon",
+            ),
+            (
+                "redacted_text_days = 30",
+                "redacted_text_days = 91",
+                "retention.redacted_text_days",
+            ),
+            (
+                "audit_excerpt_days = 180",
+                "audit_excerpt_days = 400",
+                "retention.audit_excerpt_days",
+            ),
+            (
+                "alerts_require_human_review = true",
+                "alerts_require_human_review = false",
+                "oversight.alerts_require_human_review",
+            ),
+            (
+                "audit_every_decision = true",
+                "audit_every_decision = false",
+                "oversight.audit_every_decision",
+            ),
+            (
+                "allow_person_level_outputs = false",
+                "allow_person_level_outputs = true",
+                "prohibitions.allow_person_level_outputs",
+            ),
+            (
+                "allow_person_ethnicity_inference = false",
+                "allow_person_ethnicity_inference = true",
+                "prohibitions.allow_person_ethnicity_inference",
+            ),
+            (
+                "allow_image_demographics = false",
+                "allow_image_demographics = true",
+                "prohibitions.allow_image_demographics",
+            ),
+            (
+                "allow_raw_text_downstream = false",
+                "allow_raw_text_downstream = true",
+                "prohibitions.allow_raw_text_downstream",
+            ),
+            (
+                "require_model_card = true",
+                "require_model_card = false",
+                "models.require_model_card",
+            ),
+            (
+                "require_sha256_match = true",
+                "require_sha256_match = false",
+                "models.require_sha256_match",
+            ),
+            (
+                "require_per_language_eval = true",
+                "require_per_language_eval = false",
+                "models.require_per_language_eval",
+            ),
+            (
+                "max_language_gap = 0.10",
+                "max_language_gap = 0.25",
+                "models.max_language_gap",
+            ),
         ];
         for (from, to, key) in cases {
             assert_eq!(keys_after(from, to), vec![key.to_string()], "{to}");
@@ -413,7 +510,8 @@ mod tests {
         let p = shipped();
         let with_comment = format!("# a comment\n{SHIPPED}\n\n");
         assert_eq!(Policy::parse(&with_comment, "t").unwrap().hash(), p.hash());
-        let stricter = SHIPPED.replacen("min_authors_per_cell = 10", "min_authors_per_cell = 11", 1);
+        let stricter =
+            SHIPPED.replacen("min_authors_per_cell = 10", "min_authors_per_cell = 11", 1);
         assert_ne!(Policy::parse(&stricter, "t").unwrap().hash(), p.hash());
         assert!(p.hash().starts_with("pol-") && p.hash().len() == 36);
     }

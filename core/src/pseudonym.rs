@@ -22,7 +22,9 @@ pub struct PseudonymKey {
 impl fmt::Debug for PseudonymKey {
     // The key bytes must never reach a log line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PseudonymKey").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("PseudonymKey")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -36,7 +38,9 @@ pub enum KeyError {
         env: String,
     },
     /// The key is too short to be a secret.
-    #[error("pseudonymisation key from {origin} is {len} bytes; at least {MIN_KEY_BYTES} are required")]
+    #[error(
+        "pseudonymisation key from {origin} is {len} bytes; at least {MIN_KEY_BYTES} are required"
+    )]
     TooShort {
         /// Where it came from.
         origin: String,
@@ -118,8 +122,14 @@ pub fn post_key(platform: &str, post_id: &str) -> String {
 }
 
 fn trim_ascii(b: &[u8]) -> &[u8] {
-    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
-    let end = b.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
     &b[start..end]
 }
 

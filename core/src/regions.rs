@@ -86,28 +86,97 @@ macro_rules! info {
     };
 }
 
+/// The 20 regions' simplified boundaries (GeoJSON FeatureCollection), derived from the public ADM1 file; see core/data/ATTRIBUTION.md.
+pub const REGIONS_GEOJSON: &str = include_str!("../data/kz-regions.geojson");
+
 /// The 20 regions, in the order of their ADM1 P-codes.
 pub const REGIONS: [RegionInfo; 20] = [
-    info!(Abai, "KZ-10", "KAZ001", "Abai Region", "Абайская область", "Абай облысы"),
-    info!(Akmola, "KZ-11", "KAZ002", "Akmola Region", "Акмолинская область", "Ақмола облысы"),
-    info!(Aktobe, "KZ-15", "KAZ003", "Aktobe Region", "Актюбинская область", "Ақтөбе облысы"),
+    info!(
+        Abai,
+        "KZ-10", "KAZ001", "Abai Region", "Абайская область", "Абай облысы"
+    ),
+    info!(
+        Akmola,
+        "KZ-11", "KAZ002", "Akmola Region", "Акмолинская область", "Ақмола облысы"
+    ),
+    info!(
+        Aktobe,
+        "KZ-15", "KAZ003", "Aktobe Region", "Актюбинская область", "Ақтөбе облысы"
+    ),
     info!(Almaty, "KZ-75", "KAZ004", "Almaty", "Алматы", "Алматы"),
-    info!(AlmatyRegion, "KZ-19", "KAZ005", "Almaty Region", "Алматинская область", "Алматы облысы"),
+    info!(
+        AlmatyRegion,
+        "KZ-19", "KAZ005", "Almaty Region", "Алматинская область", "Алматы облысы"
+    ),
     info!(Astana, "KZ-71", "KAZ006", "Astana", "Астана", "Астана"),
-    info!(Atyrau, "KZ-23", "KAZ007", "Atyrau Region", "Атырауская область", "Атырау облысы"),
-    info!(EastKazakhstan, "KZ-63", "KAZ008", "East Kazakhstan Region", "Восточно-Казахстанская область", "Шығыс Қазақстан облысы"),
-    info!(Jambyl, "KZ-31", "KAZ009", "Jambyl Region", "Жамбылская область", "Жамбыл облысы"),
-    info!(Jetisu, "KZ-33", "KAZ010", "Jetisu Region", "Жетысуская область", "Жетісу облысы"),
-    info!(Karaganda, "KZ-35", "KAZ011", "Karaganda Region", "Карагандинская область", "Қарағанды облысы"),
-    info!(Kostanay, "KZ-39", "KAZ012", "Kostanay Region", "Костанайская область", "Қостанай облысы"),
-    info!(Kyzylorda, "KZ-43", "KAZ013", "Kyzylorda Region", "Кызылординская область", "Қызылорда облысы"),
-    info!(Mangystau, "KZ-47", "KAZ014", "Mangystau Region", "Мангистауская область", "Маңғыстау облысы"),
-    info!(NorthKazakhstan, "KZ-59", "KAZ015", "North Kazakhstan Region", "Северо-Казахстанская область", "Солтүстік Қазақстан облысы"),
-    info!(Pavlodar, "KZ-55", "KAZ016", "Pavlodar Region", "Павлодарская область", "Павлодар облысы"),
-    info!(Shymkent, "KZ-79", "KAZ017", "Shymkent", "Шымкент", "Шымкент"),
-    info!(Turkistan, "KZ-61", "KAZ018", "Turkistan Region", "Туркестанская область", "Түркістан облысы"),
-    info!(Ulytau, "KZ-62", "KAZ019", "Ulytau Region", "Улытауская область", "Ұлытау облысы"),
-    info!(WestKazakhstan, "KZ-27", "KAZ020", "West Kazakhstan Region", "Западно-Казахстанская область", "Батыс Қазақстан облысы"),
+    info!(
+        Atyrau,
+        "KZ-23", "KAZ007", "Atyrau Region", "Атырауская область", "Атырау облысы"
+    ),
+    info!(
+        EastKazakhstan,
+        "KZ-63",
+        "KAZ008",
+        "East Kazakhstan Region",
+        "Восточно-Казахстанская область",
+        "Шығыс Қазақстан облысы"
+    ),
+    info!(
+        Jambyl,
+        "KZ-31", "KAZ009", "Jambyl Region", "Жамбылская область", "Жамбыл облысы"
+    ),
+    info!(
+        Jetisu,
+        "KZ-33", "KAZ010", "Jetisu Region", "Жетысуская область", "Жетісу облысы"
+    ),
+    info!(
+        Karaganda,
+        "KZ-35", "KAZ011", "Karaganda Region", "Карагандинская область", "Қарағанды облысы"
+    ),
+    info!(
+        Kostanay,
+        "KZ-39", "KAZ012", "Kostanay Region", "Костанайская область", "Қостанай облысы"
+    ),
+    info!(
+        Kyzylorda,
+        "KZ-43", "KAZ013", "Kyzylorda Region", "Кызылординская область", "Қызылорда облысы"
+    ),
+    info!(
+        Mangystau,
+        "KZ-47", "KAZ014", "Mangystau Region", "Мангистауская область", "Маңғыстау облысы"
+    ),
+    info!(
+        NorthKazakhstan,
+        "KZ-59",
+        "KAZ015",
+        "North Kazakhstan Region",
+        "Северо-Казахстанская область",
+        "Солтүстік Қазақстан облысы"
+    ),
+    info!(
+        Pavlodar,
+        "KZ-55", "KAZ016", "Pavlodar Region", "Павлодарская область", "Павлодар облысы"
+    ),
+    info!(
+        Shymkent,
+        "KZ-79", "KAZ017", "Shymkent", "Шымкент", "Шымкент"
+    ),
+    info!(
+        Turkistan,
+        "KZ-61", "KAZ018", "Turkistan Region", "Туркестанская область", "Түркістан облысы"
+    ),
+    info!(
+        Ulytau,
+        "KZ-62", "KAZ019", "Ulytau Region", "Улытауская область", "Ұлытау облысы"
+    ),
+    info!(
+        WestKazakhstan,
+        "KZ-27",
+        "KAZ020",
+        "West Kazakhstan Region",
+        "Западно-Казахстанская область",
+        "Батыс Қазақстан облысы"
+    ),
 ];
 
 impl Region {
@@ -145,7 +214,10 @@ impl Region {
 
     /// Looks a region up by its ADM1 P-code (as in the boundary file).
     pub fn from_pcode(pcode: &str) -> Option<Region> {
-        REGIONS.iter().find(|i| i.adm1_pcode == pcode).map(|i| i.region)
+        REGIONS
+            .iter()
+            .find(|i| i.adm1_pcode == pcode)
+            .map(|i| i.region)
     }
 
     /// The 20 known regions, without `Unknown`.
@@ -192,5 +264,24 @@ mod tests {
         }
         assert_eq!(seen.len(), 20);
         assert!("atlantis".parse::<Region>().is_err());
+    }
+
+    #[test]
+    fn boundary_file_has_each_region_once() {
+        let v: serde_json::Value = serde_json::from_str(REGIONS_GEOJSON).unwrap();
+        assert_eq!(v["type"], "FeatureCollection");
+        let feats = v["features"].as_array().unwrap();
+        assert_eq!(feats.len(), 20);
+        let mut seen = std::collections::HashSet::new();
+        for f in feats {
+            let id = f["properties"]["region"].as_str().unwrap();
+            let r: Region = id.parse().unwrap();
+            assert_ne!(r, Region::Unknown);
+            assert!(seen.insert(r), "{id} twice");
+            let info = r.info().unwrap();
+            assert_eq!(f["properties"]["pcode"], info.adm1_pcode);
+            assert_eq!(f["properties"]["iso"], info.iso);
+        }
+        assert_eq!(seen.len(), 20);
     }
 }
