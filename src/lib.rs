@@ -1,1 +1,7 @@
-//! The `sarap` binary's library: command-line roles and tools on top of the crates.
+//! The `sarap` binary's library: roles and tools on top of the crates, so the integration
+//! tests and benchmarks drive exactly what the command line runs.
+
+pub mod bench;
+pub mod replay;
+pub mod roles;
+pub mod synth;

@@ -1,0 +1,141 @@
+//! `sarap bench …`: throughput of a stage against a reference measured in the same run,
+//! on the same messages, through the same embedded broker. Every bench ends its output with
+//! one JSON line: `{"bench":…,"items_per_s":…,"reference_items_per_s":…,"ratio":…}`.
+
+use crate::replay::{replay, ReplayOptions};
+use crate::roles::Loaded;
+use crate::synth::{generate, SynthOptions};
+use sarap_bus::kafka::{producer, EmbeddedBroker};
+use sarap_bus::{InMsg, OutRecord, Pipeline, PipelineOptions, PipelineReport, Transform};
+use sarap_core::pseudonym::PseudonymKey;
+use serde::Serialize;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// The figures a benchmark prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchResult {
+    /// Which bench.
+    pub bench: &'static str,
+    /// Items per second through the measured path.
+    pub items_per_s: f64,
+    /// Items per second through the reference path.
+    pub reference_items_per_s: f64,
+    /// `items_per_s / reference_items_per_s`.
+    pub ratio: f64,
+    /// Items measured.
+    pub items: u64,
+}
+
+impl BenchResult {
+    /// The closing JSON line.
+    pub fn json_line(&self) -> String {
+        serde_json::to_string(self).expect("bench result serialises")
+    }
+}
+
+/// The reference transform: parse each payload as JSON and produce nothing.
+struct ParseOnly {
+    parsed: u64,
+}
+
+impl Transform for ParseOnly {
+    fn transform(&mut self, batch: &[InMsg]) -> Vec<OutRecord> {
+        for m in batch {
+            if serde_json::from_slice::<serde_json::Value>(&m.payload).is_ok() {
+                self.parsed += 1;
+            }
+        }
+        Vec::new()
+    }
+}
+
+/// A key used only by benchmarks, so they need no secret.
+fn bench_key() -> PseudonymKey {
+    PseudonymKey::from_secret(b"sarap-bench-only-key-not-a-secret-0001", "bench")
+        .expect("bench key is long enough")
+}
+
+async fn timed<T: Transform>(
+    loaded: &Loaded,
+    brokers: &str,
+    group: &str,
+    topic: &str,
+    n: u64,
+    t: &mut T,
+) -> anyhow::Result<PipelineReport> {
+    let pipeline = Pipeline::new(
+        &loaded.config.kafka,
+        brokers,
+        PipelineOptions {
+            role: format!("bench-{group}"),
+            group_id: format!("bench-{group}"),
+            topics: vec![topic.to_string()],
+            batch_size: loaded.config.ingest.batch_size,
+            batch_wait: Duration::from_millis(loaded.config.ingest.batch_wait_ms),
+            stop_after: Some(n),
+            auto_offset_reset: "earliest".into(),
+        },
+    )?;
+    let (_tx, rx) = watch::channel(false);
+    pipeline.run(t, rx).await
+}
+
+/// `sarap bench ingest`: the ingest transform (consume, transform, produce, acknowledge)
+/// against consume + JSON parse alone, on the same synthetic stream.
+pub async fn bench_ingest(
+    mut loaded: Loaded,
+    posts: usize,
+    partitions: i32,
+) -> anyhow::Result<BenchResult> {
+    let topics = ["bench.raw", "bench.clean", "bench.rejected"];
+    let broker = EmbeddedBroker::start(&topics, partitions)?;
+    let brokers = broker.bootstrap_servers();
+    loaded.config.kafka.topics.raw = topics[0].into();
+    loaded.config.kafka.topics.clean = topics[1].into();
+    loaded.config.kafka.topics.rejected = topics[2].into();
+    let opts = SynthOptions {
+        seed: 7,
+        posts,
+        malformed_rate: 0.01,
+        duplicate_rate: 0.02,
+        ..SynthOptions::default()
+    };
+    let lines: Vec<Vec<u8>> = generate(&opts).map(|l| l.to_bytes()).collect();
+    let n = lines.len() as u64;
+    let bytes: usize = lines.iter().map(Vec::len).sum();
+    eprintln!(
+        "bench ingest: {n} messages ({:.1} MiB) into {partitions} partitions",
+        bytes as f64 / 1048576.0
+    );
+    let p = producer(&loaded.config.kafka, &brokers)?;
+    let ro = ReplayOptions {
+        topic: topics[0].into(),
+        rate: None,
+        progress: false,
+    };
+    replay(&p, lines, Some(n), &ro, None).await?;
+
+    let mut reference = ParseOnly { parsed: 0 };
+    let r = timed(&loaded, &brokers, "reference", topics[0], n, &mut reference).await?;
+    let ref_rate = r.consumed as f64 / r.active_secs.max(1e-9);
+    eprintln!(
+        "reference (consume + JSON parse): {} messages in {:.3}s = {:.0}/s",
+        r.consumed, r.active_secs, ref_rate
+    );
+
+    let mut ingestor = sarap_ingest::Ingestor::new(&loaded.config, &loaded.policy, bench_key())?;
+    let i = timed(&loaded, &brokers, "ingest", topics[0], n, &mut ingestor).await?;
+    let rate = i.consumed as f64 / i.active_secs.max(1e-9);
+    eprintln!(
+        "ingest (consume + transform + produce + ack): {} messages, {} outputs in {:.3}s = {:.0}/s",
+        i.consumed, i.produced, i.active_secs, rate
+    );
+    Ok(BenchResult {
+        bench: "ingest",
+        items_per_s: rate.round(),
+        reference_items_per_s: ref_rate.round(),
+        ratio: (rate / ref_rate * 1000.0).round() / 1000.0,
+        items: i.consumed,
+    })
+}

@@ -1,0 +1,201 @@
+//! Loading what every role needs (config, policy, key) and running the roles.
+
+use anyhow::Context;
+use sarap_bus::pipeline::shutdown_on_signals;
+use sarap_bus::telemetry::{self, Readiness};
+use sarap_bus::{Pipeline, PipelineOptions, PipelineReport};
+use sarap_core::config::Config;
+use sarap_core::pseudonym::PseudonymKey;
+use sarap_core::Policy;
+use std::path::Path;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Why start-up failed; both are reported with exit status 2 and the key at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The configuration is unusable.
+    #[error("{0}")]
+    Config(#[from] sarap_core::config::ConfigError),
+    /// The policy is missing or breaks a floor.
+    #[error("{0}")]
+    Policy(#[from] sarap_core::PolicyError),
+    /// The pseudonymisation key is missing or too short.
+    #[error("{0}")]
+    Key(#[from] sarap_core::pseudonym::KeyError),
+}
+
+/// Config, checked policy and pseudonymisation key: what a role may not start without.
+pub struct Loaded {
+    /// The configuration.
+    pub config: Config,
+    /// The policy, all floors checked.
+    pub policy: Policy,
+}
+
+/// Loads the config (explicit path, else `config/sarap.toml` if present, else defaults)
+/// and the policy it names; any broken floor is an error.
+pub fn load(config_path: Option<&Path>, brokers: Option<&str>) -> Result<Loaded, StartupError> {
+    let default = Path::new("config/sarap.toml");
+    let path = config_path.or(default.exists().then_some(default));
+    let mut config = Config::load(path)?;
+    if let Some(b) = brokers {
+        config.kafka.brokers = b.to_string();
+    }
+    let policy = Policy::load(&config.policy)?;
+    Ok(Loaded { config, policy })
+}
+
+/// Loads the pseudonymisation key named by the config.
+pub fn load_key(config: &Config) -> Result<PseudonymKey, StartupError> {
+    Ok(PseudonymKey::load(
+        &config.pseudonym.key_env,
+        config.pseudonym.key_file.as_deref(),
+    )?)
+}
+
+/// Runs the ingest role until `shutdown` (or `stop_after` inputs).
+pub async fn run_ingest(
+    loaded: &Loaded,
+    brokers: &str,
+    ready: &Readiness,
+    shutdown: watch::Receiver<bool>,
+    stop_after: Option<u64>,
+    key: PseudonymKey,
+) -> anyhow::Result<PipelineReport> {
+    let cfg = &loaded.config;
+    tracing::info!(key_id = key.id(), policy = %loaded.policy.hash(), "ingest starting");
+    let mut ingestor = sarap_ingest::Ingestor::new(cfg, &loaded.policy, key)?;
+    let pipeline = Pipeline::new(
+        &cfg.kafka,
+        brokers,
+        PipelineOptions {
+            role: "ingest".into(),
+            group_id: format!("{}-ingest", cfg.kafka.group_prefix),
+            topics: vec![cfg.kafka.topics.raw.clone()],
+            batch_size: cfg.ingest.batch_size,
+            batch_wait: Duration::from_millis(cfg.ingest.batch_wait_ms),
+            stop_after,
+            auto_offset_reset: "earliest".into(),
+        },
+    )
+    .context("connecting the ingest consumer")?;
+    ready.set("ingest", true);
+    let report = pipeline.run(&mut ingestor, shutdown).await;
+    ready.set("ingest", false);
+    report
+}
+
+/// `sarap ingest`: the ingest role against an external cluster, with telemetry.
+pub async fn ingest_main(loaded: Loaded) -> anyhow::Result<()> {
+    let brokers = loaded.config.kafka.brokers.clone();
+    anyhow::ensure!(
+        !brokers.is_empty(),
+        "kafka.brokers: no brokers configured (set SARAP_BROKERS or --brokers)"
+    );
+    let key = load_key(&loaded.config)?;
+    let ready = Readiness::default();
+    ready.declare("ingest");
+    let addr = telemetry::serve(
+        &loaded.config.telemetry.listen,
+        telemetry::router(ready.clone()),
+    )
+    .await?;
+    tracing::info!(%addr, "telemetry listening");
+    let report = run_ingest(&loaded, &brokers, &ready, shutdown_on_signals(), None, key).await?;
+    tracing::info!(
+        consumed = report.consumed,
+        produced = report.produced,
+        "ingest stopped"
+    );
+    Ok(())
+}
+
+/// `sarap run`: every available role in one process. Starts an embedded broker unless
+/// `kafka.brokers` is set, serves telemetry, and feeds a synthetic sample stream.
+pub async fn run_all(
+    mut loaded: Loaded,
+    sample_rate: f64,
+    sample: crate::synth::SynthOptions,
+) -> anyhow::Result<()> {
+    let cfg = &loaded.config;
+    let topics = cfg.kafka.topics.clone();
+    let embedded = if cfg.kafka.brokers.is_empty() {
+        let b = sarap_bus::kafka::EmbeddedBroker::start(&topics.all(), cfg.kafka.partitions)?;
+        tracing::info!(brokers = %b.bootstrap_servers(), "embedded Kafka-protocol broker started");
+        Some(b)
+    } else {
+        None
+    };
+    let key = match load_key(cfg) {
+        Ok(k) => k,
+        Err(StartupError::Key(sarap_core::pseudonym::KeyError::Missing { env }))
+            if embedded.is_some() =>
+        {
+            // Demo mode only: an ephemeral key, so pseudonyms are unlinkable even across restarts.
+            use rand::RngCore;
+            let mut k = [0u8; 32];
+            rand::rngs::OsRng.fill_bytes(&mut k);
+            tracing::warn!(%env, "no pseudonymisation key set: using an ephemeral one for this embedded run");
+            PseudonymKey::from_secret(hex::encode(k).as_bytes(), "ephemeral")?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(b) = &embedded {
+        loaded.config.kafka.brokers = b.bootstrap_servers();
+    }
+    let brokers = loaded.config.kafka.brokers.clone();
+    if embedded.is_none() {
+        sarap_bus::kafka::ensure_topics(
+            &loaded.config.kafka,
+            &brokers,
+            &topics.all(),
+            loaded.config.kafka.partitions,
+        )
+        .await?;
+    }
+    let ready = Readiness::default();
+    ready.declare("ingest");
+    let addr = telemetry::serve(
+        &loaded.config.telemetry.listen,
+        telemetry::router(ready.clone()),
+    )
+    .await?;
+    tracing::info!("telemetry on http://{addr}/metrics (health: /healthz, /readyz)");
+    let shutdown = shutdown_on_signals();
+    let feeder = if sample_rate > 0.0 {
+        let producer = sarap_bus::kafka::producer(&loaded.config.kafka, &brokers)?;
+        let opts = crate::replay::ReplayOptions {
+            topic: topics.raw.clone(),
+            rate: Some(sample_rate),
+            progress: false,
+        };
+        let mut sample = sample;
+        // Event time close to wall time, so the stream looks live.
+        sample.start = chrono::Utc::now() - chrono::Duration::minutes(5);
+        sample.posts_per_minute = sample_rate * 60.0;
+        let stop = shutdown.clone();
+        tracing::info!(
+            rate = sample_rate,
+            "feeding a synthetic sample stream into {}",
+            topics.raw
+        );
+        Some(tokio::spawn(async move {
+            let lines = crate::synth::generate(&sample).map(|l| l.to_bytes());
+            crate::replay::replay(&producer, lines, None, &opts, Some(stop)).await
+        }))
+    } else {
+        None
+    };
+    let report = run_ingest(&loaded, &brokers, &ready, shutdown, None, key).await?;
+    if let Some(f) = feeder {
+        f.abort();
+    }
+    tracing::info!(
+        consumed = report.consumed,
+        produced = report.produced,
+        "stopped"
+    );
+    drop(embedded);
+    Ok(())
+}
