@@ -65,11 +65,14 @@ enum BenchCommand {
     /// Ingest throughput against consume + JSON parse alone.
     Ingest {
         /// Synthetic posts to push through.
-        #[arg(long, default_value_t = 40_000)]
+        #[arg(long, default_value_t = 30_000)]
         posts: usize,
         /// Partitions of the bench topics.
-        #[arg(long, default_value_t = 4)]
+        #[arg(long, default_value_t = 12)]
         partitions: i32,
+        /// Alternating rounds of reference and ingest; medians are reported.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
         #[command(flatten)]
         common: Common,
     },
@@ -215,10 +218,11 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
                 BenchCommand::Ingest {
                     posts,
                     partitions,
+                    rounds,
                     common,
                 },
         } => {
-            let r = sarap::bench::bench_ingest(load(&common)?, posts, partitions).await?;
+            let r = sarap::bench::bench_ingest(load(&common)?, posts, partitions, rounds).await?;
             println!("{}", r.json_line());
         }
     }

@@ -193,7 +193,7 @@ impl Default for IngestConfig {
             near_dup_capacity: 100_000,
             near_dup_window_secs: 3 * 24 * 3600,
             other_languages: vec!["uk".into(), "tr".into(), "de".into(), "zh".into()],
-            batch_size: 500,
+            batch_size: 2000,
             batch_wait_ms: 20,
         }
     }

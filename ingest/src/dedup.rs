@@ -273,6 +273,24 @@ pub struct NearDup {
     pub seen: u32,
 }
 
+/// The MinHash signature of one text, computed independently of any index state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sketch {
+    /// `None` when nothing is left to compare after normalisation.
+    sig: Option<[u16; K]>,
+}
+
+impl Sketch {
+    /// Normalises and shingles `text` and computes its signature.
+    pub fn of(text: &str) -> Sketch {
+        let mut norm = Vec::with_capacity(text.len());
+        normalise(text, &mut norm);
+        Sketch {
+            sig: (!norm.is_empty()).then(|| signature(&norm)),
+        }
+    }
+}
+
 /// Near-duplicate clustering (copy-paste campaigns across accounts) with MinHash and LSH banding.
 ///
 /// Features: character 5-gram shingles of a normalised text (lowercase, ё→е, letters and
@@ -304,8 +322,6 @@ pub struct NearDupIndex {
     buckets: HashMap<u32, u32, Mix>,
     clusters: HashMap<u32, Cluster, Mix>,
     next_cluster: u32,
-    /// Scratch buffer for the normalised text (reused: no allocation per call).
-    norm: Vec<char>,
 }
 
 impl NearDupIndex {
@@ -340,26 +356,30 @@ impl NearDupIndex {
             buckets: HashMap::default(),
             clusters: HashMap::default(),
             next_cluster: 0,
-            norm: Vec::with_capacity(256),
         }
     }
 
     /// Assigns the post to the cluster of a similar earlier post (estimated Jaccard ≥ threshold)
     /// or starts a new cluster whose id is "c-" + first 12 chars of this post_key.
     pub fn assign(&mut self, text: &str, post_key: &str, now: i64) -> NearDup {
+        let sketch = Sketch::of(text);
+        self.assign_sketch(&sketch, post_key, now)
+    }
+
+    /// [`assign`](Self::assign) for a sketch computed earlier, possibly on another thread:
+    /// the expensive part (shingling and hashing) is then off the sequential path.
+    pub fn assign_sketch(&mut self, sketch: &Sketch, post_key: &str, now: i64) -> NearDup {
         self.clock = self.clock.max(now);
         let now = self.clock;
         self.expire(now);
 
-        normalise(text, &mut self.norm);
-        if self.norm.is_empty() || self.capacity == 0 || self.window <= 0 {
+        let (Some(sig), true) = (sketch.sig, self.capacity > 0 && self.window > 0) else {
             // Nothing to compare (or nothing may be remembered): a cluster of its own.
             return NearDup {
                 cluster: cluster_id(post_key),
                 seen: 1,
             };
-        }
-        let sig = signature(&self.norm);
+        };
         let mut keys = [0u32; K];
         for (b, key) in keys.iter_mut().enumerate().take(self.bands) {
             *key = band_key(&sig, b, self.rows);

@@ -84,6 +84,7 @@ struct Prepared {
     lang: lang::LangGuess,
     region: (sarap_core::Region, sarap_core::RegionSource),
     author_pid: String,
+    sketch: Option<dedup::Sketch>,
 }
 
 /// The ingest transform with its deduplication state.
@@ -210,6 +211,7 @@ impl Ingestor {
             text: &text,
         });
         let author_pid = self.key.pseudonymize(&post.platform, &post.author.id);
+        let sketch = self.near.is_some().then(|| dedup::Sketch::of(&text));
         Ok(Prepared {
             valid,
             text,
@@ -217,6 +219,7 @@ impl Ingestor {
             lang,
             region,
             author_pid,
+            sketch,
         })
     }
 
@@ -246,7 +249,10 @@ impl Ingestor {
         if let Some(first) = self.seen_content.check(&content[..16], &key, t) {
             return Err(dup(first, "same author and text"));
         }
-        let near = self.near.as_mut().map(|n| n.assign(&p.text, &key, t));
+        let near = match (self.near.as_mut(), &p.sketch) {
+            (Some(n), Some(sketch)) => Some(n.assign_sketch(sketch, &key, t)),
+            _ => None,
+        };
         if near.as_ref().is_some_and(|n| n.seen > 1) {
             NEAR_DUP_JOINED
                 .with_label_values(&[p.lang.lang.as_str()])
@@ -337,8 +343,10 @@ impl Ingestor {
 
 impl Transform for Ingestor {
     fn transform(&mut self, batch: &[InMsg]) -> Vec<OutRecord> {
-        self.process(batch)
-            .into_iter()
+        let outcomes = self.process(batch);
+        outcomes
+            .into_par_iter()
+            .with_min_len(64)
             .map(|o| match o {
                 Outcome::Clean(c) => OutRecord {
                     topic: self.clean_topic.clone(),

@@ -83,31 +83,46 @@ pub fn parse_raw(payload: &[u8], limits: Limits, now: DateTime<Utc>) -> Result<V
             format!("invalid UTF-8 at byte {}", e.valid_up_to()),
         )
     })?;
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        Refusal::new(
-            NotJson,
-            None,
-            format!("line {} column {}: {}", e.line(), e.column(), classify(&e)),
-        )
-    })?;
+    // Fast path: a well-formed post parses straight into its type. Only a message that fails
+    // is parsed again as a JSON tree to say precisely what is wrong with it.
+    let post = match serde_json::from_str::<RawPost>(text) {
+        Ok(post) if post.schema == SCHEMA_RAW => post,
+        _ => return Err(diagnose(text)),
+    };
+    check_post(post, limits, now)
+}
+
+/// Finds the reason a payload that is valid UTF-8 did not parse as a raw post.
+fn diagnose(text: &str) -> Refusal {
+    use RejectReason::*;
+    let value: Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => {
+            return Refusal::new(
+                NotJson,
+                None,
+                format!("line {} column {}: {}", e.line(), e.column(), classify(&e)),
+            )
+        }
+    };
     let Value::Object(obj) = &value else {
-        return Err(Refusal::new(NotJson, None, "not a JSON object"));
+        return Refusal::new(NotJson, None, "not a JSON object");
     };
     match obj.get("schema") {
         Some(Value::String(s)) if s == SCHEMA_RAW => {}
         Some(Value::String(s)) => {
-            return Err(Refusal::new(
+            return Refusal::new(
                 UnknownSchema,
                 Some("schema"),
                 format!("{:?} is not {SCHEMA_RAW}", truncate(s, 64)),
-            ))
+            )
         }
         _ => {
-            return Err(Refusal::new(
+            return Refusal::new(
                 UnknownSchema,
                 Some("schema"),
                 "schema is absent or not a string",
-            ))
+            )
         }
     }
     for path in REQUIRED {
@@ -119,15 +134,25 @@ pub fn parse_raw(payload: &[u8], limits: Limits, now: DateTime<Utc>) -> Result<V
             let field = path.join(".");
             let mut r = Refusal::new(MissingField, Some(&field), format!("{field} is required"));
             r.post_key = key_of(&value);
-            return Err(r);
+            return r;
         }
     }
-    let post: RawPost = serde_path_to_error::deserialize(&value).map_err(|e| {
-        let field = e.path().to_string();
-        let mut r = Refusal::new(InvalidField, Some(&field), type_detail(e.inner()));
-        r.post_key = key_of(&value);
-        r
-    })?;
+    let mut r = match serde_path_to_error::deserialize::<_, RawPost>(&value) {
+        Err(e) => Refusal::new(
+            InvalidField,
+            Some(&e.path().to_string()),
+            type_detail(e.inner()),
+        ),
+        // The typed parser and the tree agree in practice; say so rather than guess a field.
+        Ok(_) => Refusal::new(InvalidField, None, "rejected by the typed parser"),
+    };
+    r.post_key = key_of(&value);
+    r
+}
+
+/// Checks that need the typed post: non-empty ids, timestamp, coordinates.
+fn check_post(post: RawPost, limits: Limits, now: DateTime<Utc>) -> Result<ValidPost, Refusal> {
+    use RejectReason::*;
     let post_key = sarap_core::pseudonym::post_key(&post.platform, &post.id);
     let refuse = |reason, field: &str, detail: String| {
         let mut r = Refusal::new(reason, Some(field), detail);
