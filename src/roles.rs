@@ -86,6 +86,21 @@ pub async fn run_ingest(
     report
 }
 
+/// Serves `/metrics`, `/healthz` and `/readyz` with the given readiness checks declared.
+async fn start_telemetry(loaded: &Loaded, checks: &[&str]) -> anyhow::Result<Readiness> {
+    let ready = Readiness::default();
+    for c in checks {
+        ready.declare(c);
+    }
+    let addr = telemetry::serve(
+        &loaded.config.telemetry.listen,
+        telemetry::router(ready.clone()),
+    )
+    .await?;
+    tracing::info!("telemetry on http://{addr}/metrics (health: /healthz, /readyz)");
+    Ok(ready)
+}
+
 /// `sarap ingest`: the ingest role against an external cluster, with telemetry.
 pub async fn ingest_main(loaded: Loaded) -> anyhow::Result<()> {
     let brokers = loaded.config.kafka.brokers.clone();
@@ -94,14 +109,7 @@ pub async fn ingest_main(loaded: Loaded) -> anyhow::Result<()> {
         "kafka.brokers: no brokers configured (set SARAP_BROKERS or --brokers)"
     );
     let key = load_key(&loaded.config)?;
-    let ready = Readiness::default();
-    ready.declare("ingest");
-    let addr = telemetry::serve(
-        &loaded.config.telemetry.listen,
-        telemetry::router(ready.clone()),
-    )
-    .await?;
-    tracing::info!(%addr, "telemetry listening");
+    let ready = start_telemetry(&loaded, &["ingest"]).await?;
     let report = run_ingest(&loaded, &brokers, &ready, shutdown_on_signals(), None, key).await?;
     tracing::info!(
         consumed = report.consumed,
@@ -154,14 +162,7 @@ pub async fn run_all(
         )
         .await?;
     }
-    let ready = Readiness::default();
-    ready.declare("ingest");
-    let addr = telemetry::serve(
-        &loaded.config.telemetry.listen,
-        telemetry::router(ready.clone()),
-    )
-    .await?;
-    tracing::info!("telemetry on http://{addr}/metrics (health: /healthz, /readyz)");
+    let ready = start_telemetry(&loaded, &["ingest"]).await?;
     let shutdown = shutdown_on_signals();
     let feeder = if sample_rate > 0.0 {
         let producer = sarap_bus::kafka::producer(&loaded.config.kafka, &brokers)?;

@@ -13,6 +13,8 @@ pub mod normalize;
 pub mod parse;
 pub mod redact;
 pub mod region;
+#[cfg(test)]
+mod testwords;
 
 use chrono::{DateTime, Utc};
 use prometheus::{register_int_counter_vec, register_int_gauge, IntCounterVec, IntGauge};
