@@ -53,7 +53,8 @@ impl Hasher for MixHasher {
 
 type Mix = BuildHasherDefault<MixHasher>;
 
-/// splitmix64 step: the source of every fixed seed below.
+/// splitmix64 step: a deterministic source of test data.
+#[cfg(test)]
 const fn splitmix64(state: u64) -> (u64, u64) {
     let next = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
     let mut z = next;
@@ -213,8 +214,8 @@ impl ExactDedup {
 // Near duplicates
 // ---------------------------------------------------------------------------------------
 
-/// Number of MinHash functions. 64 keeps the estimate's standard error near 0.06 at
-/// J = 0.6 while one signature costs 64 multiplies per shingle (a few µs per post).
+/// Number of MinHash values (one-permutation bins). 64 keeps the estimate's standard error
+/// near 0.06 at J = 0.6.
 const K: usize = 64;
 /// Characters per shingle: 5-grams separate topic-sharing posts from copies in both
 /// Cyrillic and Latin while tolerating one changed word in a 15-word post.
@@ -223,28 +224,8 @@ const SHINGLE: usize = 5;
 /// are the most that still reach it (more rows = fewer false candidates to verify).
 const BAND_RECALL: f64 = 0.85;
 
-/// Xor seeds and odd multipliers: p_i(x) = (x ^ a_i) * b_i mod 2^64 applied to a well-mixed
-/// 64-bit shingle hash; bits 32–47 and 48–63 of p_i are two hash functions. High product
-/// bits depend on every input bit, so each acts as an independent random hash for MinHash
-/// purposes (checked against exact Jaccard in the tests). `static`, not `const`,
-/// so that the hot loop reads one table instead of materialising a copy per use; two arrays
-/// rather than pairs so that the loop is a straight run of loads, xor, multiply and min.
-static PERM_XOR: [u64; K / 2] = perm_table(0);
-static PERM_MUL: [u64; K / 2] = perm_table(1);
-
-const fn perm_table(which: usize) -> [u64; K / 2] {
-    let mut out = [0u64; K / 2];
-    let mut state = 0x5A5A_7001_C0DE_2024u64;
-    let mut i = 0;
-    while i < K / 2 {
-        let (s1, a) = splitmix64(state);
-        let (s2, b) = splitmix64(s1);
-        state = s2;
-        out[i] = if which == 0 { a } else { b | 1 };
-        i += 1;
-    }
-    out
-}
+/// Seed of the densification probe sequence.
+const DENSIFY_SEED: u64 = 0xD3E5_1F1C_A7E0_0B1D;
 
 /// Seed that separates the band keys of different bands.
 const BAND_SEED: u64 = 0x0B5E_55ED_BA4D_5EED;
@@ -283,11 +264,16 @@ pub struct Sketch {
 impl Sketch {
     /// Normalises and shingles `text` and computes its signature.
     pub fn of(text: &str) -> Sketch {
-        let mut norm = Vec::with_capacity(text.len());
-        normalise(text, &mut norm);
-        Sketch {
-            sig: (!norm.is_empty()).then(|| signature(&norm)),
+        thread_local! {
+            // Sketches are computed on the ingest worker threads; one buffer each, reused.
+            static NORM: std::cell::RefCell<Vec<char>> = const { std::cell::RefCell::new(Vec::new()) };
         }
+        NORM.with_borrow_mut(|norm| {
+            normalise(text, norm);
+            Sketch {
+                sig: (!norm.is_empty()).then(|| signature(norm)),
+            }
+        })
     }
 }
 
@@ -295,8 +281,8 @@ impl Sketch {
 ///
 /// Features: character 5-gram shingles of a normalised text (lowercase, ё→е, letters and
 /// digits only, whitespace collapsed; URLs, @handles, hashtags and placeholders such as
-/// `[USER]` dropped, because campaigns vary exactly those). Each shingle is hashed once and
-/// permuted 64 times; the 64 minima are the signature. Bands of `r` rows index the
+/// `[USER]` dropped, because campaigns vary exactly those). Each shingle is hashed once into
+/// one of 64 bins (one-permutation hashing); the 64 bin minima are the signature. Bands of `r` rows index the
 /// signature: a bucket maps to the newest entry with that band, and each candidate is
 /// verified on the full signature (matches / 64 ≥ threshold). The best match's cluster wins.
 ///
@@ -530,31 +516,46 @@ fn band_key(sig: &[u16; K], b: usize, rows: usize) -> u32 {
     (fmix64(h) >> 32) as u32
 }
 
-/// MinHash signature of the 5-gram shingles of `chars` (one shingle if shorter).
-///
-/// Each of the K/2 products (x ^ a_i) * b_i yields two 16-bit hash values from its high 32
-/// bits (which depend on every bit of x), so one shingle costs 32 multiplies and 64 16-bit
-/// minima, which compilers vectorise even for baseline x86-64 (64-bit minima are not).
-/// 16-bit minima of distinct shingles coincide with probability ~n/2^17 (≈0.15 % for a
-/// 200-character post), a bias far below the estimate's sampling error.
+/// One-permutation hashing with optimal densification (Li, Owen and Zhang 2012;
+/// Shrivastava 2017): each shingle is hashed once; the top 6 bits of the hash pick one of the
+/// K = 64 bins and bits 32–47 are the value whose minimum the bin keeps. An empty bin (short
+/// posts have few shingles) takes the value of a bin found by a probe sequence seeded by the
+/// empty bin's own index, so two texts with the same shingles fill it the same way. The
+/// result estimates Jaccard similarity like 64 independent MinHash functions, at one hash per
+/// shingle instead of 32 multiplies.
 fn signature(chars: &[char]) -> [u16; K] {
+    const _: () = assert!(
+        K == 64,
+        "bins are chosen by the top 6 bits of a 64-bit hash"
+    );
     let mut mins = [u16::MAX; K];
+    let mut filled = 0u64;
     let mut add = |h: u64| {
-        let mut v = [0u16; K];
-        for ((pair, a), b) in v.chunks_exact_mut(2).zip(&PERM_XOR).zip(&PERM_MUL) {
-            let p = (h ^ a).wrapping_mul(*b);
-            pair[0] = (p >> 32) as u16;
-            pair[1] = (p >> 48) as u16;
-        }
-        for (m, x) in mins.iter_mut().zip(v) {
-            *m = (*m).min(x);
-        }
+        let bin = (h >> 58) as usize;
+        mins[bin] = mins[bin].min((h >> 32) as u16);
+        filled |= 1 << bin;
     };
     if chars.len() < SHINGLE {
         add(shingle_hash(chars));
     } else {
         for w in chars.windows(SHINGLE) {
             add(shingle_hash(w));
+        }
+    }
+    let original = mins;
+    for (i, slot) in mins.iter_mut().enumerate() {
+        if filled & (1 << i) != 0 {
+            continue;
+        }
+        // At least one bin is filled, so the probe ends; the bound only guards the impossible.
+        let mut probe = fmix64(DENSIFY_SEED ^ i as u64);
+        for _ in 0..4096 {
+            let j = (probe >> 58) as usize;
+            if filled & (1 << j) != 0 {
+                *slot = original[j];
+                break;
+            }
+            probe = fmix64(probe ^ DENSIFY_SEED);
         }
     }
     mins

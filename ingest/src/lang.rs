@@ -9,8 +9,6 @@
 
 use lingua::{Language, LanguageDetector, LanguageDetectorBuilder};
 use sarap_core::{Lang, Script};
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 /// Result of identification.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -158,44 +156,187 @@ const DE_WORDS: &str =
      warum weil leute stadt land guten vielen dank leider richtig endlich zeit weiß soll \
      machen frohe herzlichen abend wochenende an in";
 
-/// A fast, non-cryptographic hasher for the word table: word lookups are the hot loop and
-/// SipHash's DoS resistance buys nothing for a fixed, built-in key set.
-#[derive(Default)]
-struct FxHasher {
-    hash: u64,
+/// Hash of a short byte string: the first and last eight bytes (or four, or three single
+/// bytes) and the length, mixed by one folded 64×64→128 multiply. Word and suffix lookups are the
+/// hot loop, the key set is fixed and built in, so neither SipHash's DoS resistance nor a pass
+/// over every byte buys anything; equality is always checked on the full key.
+#[inline]
+fn short_hash(b: &[u8]) -> u64 {
+    let n = b.len();
+    let read8 = |s: &[u8]| u64::from_le_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]]);
+    let read4 = |s: &[u8]| u64::from(u32::from_le_bytes([s[0], s[1], s[2], s[3]]));
+    let (x, y) = if n >= 8 {
+        (read8(b), read8(&b[n - 8..]))
+    } else if n >= 4 {
+        (read4(b), read4(&b[n - 4..]))
+    } else if n > 0 {
+        let x = u64::from(b[0]) << 16 | u64::from(b[n / 2]) << 8 | u64::from(b[n - 1]);
+        (x, 0)
+    } else {
+        (0, 0)
+    };
+    let m =
+        u128::from(x ^ 0x243f_6a88_85a3_08d3) * u128::from(y ^ n as u64 ^ 0x1319_8a2e_0370_7344);
+    (m as u64) ^ ((m >> 64) as u64)
 }
 
-impl FxHasher {
-    #[inline]
-    fn add(&mut self, w: u64) {
-        self.hash = (self.hash.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+/// `a == b` for short byte strings with two overlapping word loads instead of a `memcmp` call.
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let read8 = |s: &[u8]| u64::from_le_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]]);
+    let read4 = |s: &[u8]| u32::from_le_bytes([s[0], s[1], s[2], s[3]]);
+    match n {
+        0..=3 => a == b,
+        4..=7 => read4(a) == read4(b) && read4(&a[n - 4..]) == read4(&b[n - 4..]),
+        8..=16 => read8(a) == read8(b) && read8(&a[n - 8..]) == read8(&b[n - 8..]),
+        _ => a == b,
     }
 }
 
-impl Hasher for FxHasher {
+/// Open-addressed (linear probing, load ≤ 1/2) table from built-in strings to flag bits. Probing
+/// reads only a dense array of 32-bit hash tags (8 KiB for the word lists, so it stays in L1);
+/// keys are compared only on a tag match, and a miss usually ends at the first empty tag.
+struct StrTable<V> {
+    /// Non-zero hash tag per slot; 0 marks a free slot.
+    tags: Box<[u32]>,
+    keys: Box<[(&'static str, V)]>,
+    mask: usize,
+    len: usize,
+    /// Longest key in bytes: longer strings are misses without hashing.
+    max_len: usize,
+}
+
+impl<V: Copy + Default + std::ops::BitOrAssign> StrTable<V> {
+    /// Builds the table; a key listed more than once gets the union of its values.
+    fn new(items: &[(&'static str, V)]) -> Self {
+        let size = (items.len() * 2).next_power_of_two().max(16);
+        let mut t = StrTable {
+            tags: vec![0; size].into_boxed_slice(),
+            keys: vec![("", V::default()); size].into_boxed_slice(),
+            mask: size - 1,
+            len: 0,
+            max_len: 0,
+        };
+        for &(key, v) in items {
+            debug_assert!(!key.is_empty());
+            let (mut i, tag) = t.slot_of(key);
+            loop {
+                if t.tags[i] == 0 {
+                    t.tags[i] = tag;
+                    t.keys[i] = (key, v);
+                    t.len += 1;
+                    t.max_len = t.max_len.max(key.len());
+                    break;
+                }
+                if t.keys[i].0 == key {
+                    t.keys[i].1 |= v;
+                    break;
+                }
+                i = (i + 1) & t.mask;
+            }
+        }
+        t
+    }
+
+    /// First probe position and tag of a key.
     #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut buf = [0u8; 8];
-            buf[..chunk.len()].copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(buf));
+    fn slot_of(&self, key: &str) -> (usize, u32) {
+        let h = short_hash(key.as_bytes());
+        (h as usize & self.mask, (h >> 32) as u32 | 1)
+    }
+
+    #[inline]
+    fn get(&self, key: &str) -> Option<V> {
+        if key.is_empty() || key.len() > self.max_len {
+            return None;
+        }
+        let (mut i, tag) = self.slot_of(key);
+        loop {
+            let t = self.tags[i];
+            if t == 0 {
+                return None;
+            }
+            if t == tag && same_bytes(self.keys[i].0.as_bytes(), key.as_bytes()) {
+                return Some(self.keys[i].1);
+            }
+            i = (i + 1) & self.mask;
         }
     }
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.hash
-    }
 }
 
-type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+/// The suffix lists as a trie of reversed bytes: one walk back from a word's end finds every
+/// listed tail, and usually stops after a byte or two, where looking each of the last six tails
+/// up in a table would hash six strings.
+struct SuffixTrie {
+    /// Child of the root per byte (the word's last byte); 0 is none (the root is no child).
+    root: Box<[u32; 256]>,
+    /// Per node: first edge in `edges`, edge count, and the classes of the suffix ending here.
+    nodes: Vec<(u32, u32, u16)>,
+    /// (byte, child) edges, grouped per node.
+    edges: Vec<(u8, u32)>,
+}
+
+impl SuffixTrie {
+    fn new(items: &[(&'static str, u16)]) -> Self {
+        // Build with per-node maps, then lay the edges out flat.
+        let mut kids: Vec<std::collections::BTreeMap<u8, u32>> = vec![Default::default()];
+        let mut bits = vec![0u16];
+        for &(sfx, b) in items {
+            let mut node = 0;
+            for &byte in sfx.as_bytes().iter().rev() {
+                let next = kids.len() as u32;
+                node = *kids[node].entry(byte).or_insert(next) as usize;
+                if node == kids.len() {
+                    kids.push(Default::default());
+                    bits.push(0);
+                }
+            }
+            bits[node] |= b;
+        }
+        let mut root = Box::new([0u32; 256]);
+        for (&byte, &child) in &kids[0] {
+            root[usize::from(byte)] = child;
+        }
+        let mut nodes = Vec::with_capacity(kids.len());
+        let mut edges = Vec::new();
+        for (k, b) in kids.iter().zip(&bits) {
+            nodes.push((edges.len() as u32, k.len() as u32, *b));
+            edges.extend(k.iter().map(|(&byte, &child)| (byte, child)));
+        }
+        SuffixTrie { root, nodes, edges }
+    }
+
+    /// Union of the classes of the listed suffixes that are proper tails of `w`.
+    #[inline]
+    fn tail_bits(&self, w: &[u8]) -> u16 {
+        let n = w.len();
+        if n < 2 {
+            return 0;
+        }
+        let mut node = self.root[usize::from(w[n - 1])] as usize;
+        let mut sfx = 0;
+        // A tail starting at byte i (i ≥ 1, so a proper tail) is read once node has taken w[i].
+        let mut i = n - 1;
+        while node != 0 {
+            let (first, count, b) = self.nodes[node];
+            sfx |= b;
+            if i <= 1 {
+                break;
+            }
+            i -= 1;
+            let first = first as usize;
+            node = self.edges[first..first + count as usize]
+                .iter()
+                .find(|e| e.0 == w[i])
+                .map_or(0, |e| e.1 as usize);
+        }
+        sfx
+    }
+}
 
 /// Which optional languages the configuration asked for.
 #[derive(Debug, Clone, Copy, Default)]
@@ -208,8 +349,8 @@ struct Others {
 
 /// Identifies the language of posts; build once (it preloads lingua's models) and share.
 pub struct LangDetector {
-    words: FxMap<&'static str, u8>,
-    suffixes: FxMap<&'static str, u16>,
+    words: StrTable<u8>,
+    suffixes: SuffixTrie,
     others: Others,
     /// High-accuracy lingua for short texts, where trigram-only mode guesses badly.
     precise: LanguageDetector,
@@ -221,7 +362,7 @@ impl std::fmt::Debug for LangDetector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LangDetector")
             .field("others", &self.others)
-            .field("words", &self.words.len())
+            .field("words", &self.words.len)
             .finish_non_exhaustive()
     }
 }
@@ -254,6 +395,13 @@ fn class(c: char) -> Cls {
         0x0300..=0x036F => Cls::Join,
         0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FA1F => Cls::Han,
         0x1C80..=0x1C8F | 0x2DE0..=0x2DFF | 0xA640..=0xA69F if c.is_alphabetic() => Cls::Cyr,
+        // Punctuation, symbols, variation selectors and emoji, which hold no letter (a test
+        // checks), are answered without the `is_alphabetic` table.
+        0x2000..=0x2070
+        | 0x2189..=0x24B5
+        | 0x24EA..=0x2BFF
+        | 0xFDFC..=0xFE6F
+        | 0x1F18A..=0x1FFFF => Cls::Sep,
         _ if c.is_alphabetic() => Cls::OtherLetter,
         _ => Cls::Sep,
     }
@@ -261,21 +409,32 @@ fn class(c: char) -> Cls {
 
 /// Lower-cases one letter; table-free for ASCII, Cyrillic and Latin-1 because std's
 /// `to_lowercase` binary-searches a large table for every non-ASCII character.
-#[inline]
+#[inline(always)]
 fn push_lower(out: &mut String, c: char) {
     let u = c as u32;
-    let fast = match u {
+    let l = match u {
+        // Already lower case (all of these are): the commonest letters skip `is_lowercase`.
+        0x61..=0x7A | 0xDF..=0xF6 | 0xF8..=0xFF | 0x0430..=0x045F => Some(u),
         0x41..=0x5A | 0xC0..=0xD6 | 0xD8..=0xDE | 0x0410..=0x042F => Some(u + 0x20),
         0x0400..=0x040F => Some(u + 0x50),
         // Cyrillic supplement letters come in upper (even) / lower (odd) pairs.
         0x0460..=0x0481 | 0x048A..=0x04BF | 0x04D0..=0x04FF => Some(u | 1),
         0x0130 => Some(u32::from('i')),
-        _ if c.is_lowercase() => Some(u),
-        _ => None,
+        _ => return push_lower_slow(out, c),
     };
-    match fast.and_then(char::from_u32) {
+    match l.and_then(char::from_u32) {
         Some(l) => out.push(l),
         None => out.extend(c.to_lowercase()),
+    }
+}
+
+/// `push_lower` for the letters its table-free ranges do not cover.
+#[inline(never)]
+fn push_lower_slow(out: &mut String, c: char) {
+    if c.is_lowercase() {
+        out.push(c);
+    } else {
+        out.extend(c.to_lowercase());
     }
 }
 
@@ -338,7 +497,7 @@ fn lat_to_cyr(c: char) -> Option<char> {
 }
 
 /// Per-post tallies from the word scan.
-#[derive(Default)]
+#[derive(Default, Clone, Copy)]
 struct Scan {
     cyr: u32,
     lat: u32,
@@ -349,10 +508,32 @@ struct Scan {
     score: [f32; N],
     /// Cyrillic words with `і` and nothing else telling: Kazakh or Ukrainian.
     i_words: f32,
-    /// Lower-cased words, space separated, for lingua.
-    clean: String,
     /// The next word starts a sentence (so its capital letter says nothing).
     sentence_start: bool,
+}
+
+/// The word being collected: a byte range of the text (a word is always contiguous, because
+/// every character that is not part of one ends it) and its letter counts, gathered while
+/// scanning so no character is classified twice.
+#[derive(Default, Clone, Copy)]
+struct Word {
+    start: usize,
+    /// End byte; 0 while no word is open (a word has at least one letter, so it ends past 0).
+    end: usize,
+    cyr: u32,
+    lat: u32,
+    oth: u32,
+}
+
+/// State of one scan pass.
+struct Pass<'c> {
+    scan: Scan,
+    word: Word,
+    /// The open word lower-cased as it is read (apostrophes as `'`, joiners dropped); reused so
+    /// words cost no allocation. Rebuilt in `flush` for the rare mixed-script word.
+    lower: String,
+    /// Lower-cased words, space separated, for lingua; collected only on the pass that feeds it.
+    clean: Option<&'c mut String>,
 }
 
 /// Tokens that carry no language: hashtags, mentions, links, e-mail-like strings.
@@ -492,7 +673,7 @@ impl LangDetector {
             .with_low_accuracy_mode()
             .build();
 
-        let mut words: FxMap<&'static str, u8> = FxMap::default();
+        let mut words = Vec::new();
         for (list, bit) in [
             (KK_CYR, B_KK),
             (KK_LAT, B_KK),
@@ -502,11 +683,9 @@ impl LangDetector {
             (TR_WORDS, B_TR),
             (DE_WORDS, B_DE),
         ] {
-            for w in list.split_whitespace() {
-                *words.entry(w).or_insert(0) |= bit;
-            }
+            words.extend(list.split_whitespace().map(|w| (w, bit)));
         }
-        let mut suffixes: FxMap<&'static str, u16> = FxMap::default();
+        let mut suffixes = Vec::new();
         for (list, bit) in [
             (KK_CYR_SUFFIXES, S_KK_CYR),
             (KK_CYR_PLURAL, S_KK_PL),
@@ -519,12 +698,12 @@ impl LangDetector {
         ] {
             for w in list.split_whitespace() {
                 debug_assert!(w.chars().count() <= MAX_SUFFIX_CHARS, "{w}");
-                *suffixes.entry(w).or_insert(0) |= bit;
+                suffixes.push((w, bit));
             }
         }
         Ok(LangDetector {
-            words,
-            suffixes,
+            words: StrTable::new(&words),
+            suffixes: SuffixTrie::new(&suffixes),
             others,
             precise,
             fast,
@@ -614,7 +793,7 @@ impl LangDetector {
                 code_switched: false,
             };
         }
-        match self.ask_lingua(&scan.clean) {
+        match self.ask_lingua(&self.clean_text(text)) {
             Some((lang, conf)) => LangGuess {
                 lang,
                 script,
@@ -677,131 +856,222 @@ impl LangDetector {
         Some((lang, (conf as f32).clamp(0.0, 0.95)))
     }
 
-    /// One pass over the text: letter counts, word evidence and the cleaned text for lingua.
+    /// One pass over the text: letter counts and word evidence.
     fn scan(&self, text: &str) -> Scan {
-        let mut scan = Scan {
-            clean: String::with_capacity(text.len().min(LINGUA_MAX_BYTES + 64)),
-            sentence_start: true,
-            ..Scan::default()
-        };
-        let mut word: Vec<char> = Vec::with_capacity(32);
-        let mut lower = String::with_capacity(64);
-        for tok in text.split_whitespace() {
-            if skip_token(tok) {
-                continue;
-            }
-            let mut rest = tok;
-            while !rest.is_empty() {
-                if let Some(n) = placeholder_len(rest) {
-                    self.flush(&mut word, &mut lower, &mut scan);
-                    rest = &rest[n..];
-                    continue;
-                }
-                let mut chars = rest.chars();
-                let Some(c) = chars.next() else { break };
-                let after = chars.as_str();
-                match class(c) {
-                    Cls::Cyr | Cls::Lat | Cls::OtherLetter => word.push(c),
-                    Cls::Han => {
-                        self.flush(&mut word, &mut lower, &mut scan);
-                        scan.han += 1;
-                    }
-                    Cls::Join => {
-                        if !word.is_empty() {
-                            word.push(c);
-                        }
-                    }
-                    Cls::Sep => {
-                        // Apostrophes inside words: Ukrainian м'ясо, Turkish İstanbul'da.
-                        let next_is_letter = after
-                            .chars()
-                            .next()
-                            .is_some_and(|n| matches!(class(n), Cls::Cyr | Cls::Lat));
-                        if matches!(c, '\'' | '’' | 'ʼ') && !word.is_empty() && next_is_letter {
-                            word.push('\'');
-                        } else {
-                            self.flush(&mut word, &mut lower, &mut scan);
-                            // Emoji and other symbols end sentences in posts as often as dots do.
-                            if matches!(c, '.' | '!' | '?' | '…' | '«' | '"' | '“' | '„')
-                                || c as u32 >= 0x2190
-                            {
-                                scan.sentence_start = true;
-                            }
-                        }
-                    }
-                }
-                rest = after;
-            }
-            self.flush(&mut word, &mut lower, &mut scan);
-        }
-        scan
+        self.scan_pass(text, None)
     }
 
-    /// Classifies the word collected in `word`, adds its evidence, and clears it.
-    fn flush(&self, word: &mut Vec<char>, lower: &mut String, scan: &mut Scan) {
-        if word.is_empty() {
-            return;
-        }
-        let (mut cyr, mut lat, mut oth) = (0u32, 0u32, 0u32);
-        for &c in word.iter() {
-            match class(c) {
-                Cls::Cyr => cyr += 1,
-                Cls::Lat => lat += 1,
-                Cls::OtherLetter => oth += 1,
-                _ => {}
+    /// The lower-cased words lingua sees. Built by a second scan only when lingua is asked (about
+    /// one post in a hundred), so the common path never copies the text.
+    fn clean_text(&self, text: &str) -> String {
+        let mut clean = String::with_capacity(text.len().min(LINGUA_MAX_BYTES + 64));
+        self.scan_pass(text, Some(&mut clean));
+        clean
+    }
+
+    /// The scan proper. Tokens are the whitespace-separated pieces of the text (as
+    /// `split_whitespace` gives them), read in one byte-level pass that decodes each character
+    /// once; a token that `skip_token` rejects is rolled back at its end, which costs less than
+    /// looking at every token twice.
+    fn scan_pass(&self, text: &str, clean: Option<&mut String>) -> Scan {
+        let mut p = Pass {
+            scan: Scan {
+                sentence_start: true,
+                ..Scan::default()
+            },
+            word: Word::default(),
+            lower: String::with_capacity(64),
+            clean,
+        };
+        let b = text.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            let (c, n) = decode(b, i);
+            if is_space(c) {
+                i += n;
+                continue;
             }
-        }
-        // Mixed-script words are layout slips: bring the minority letters to the majority script.
-        if cyr > 0 && lat > 0 {
-            let to_cyr = cyr >= lat;
-            for c in word.iter_mut() {
-                let mapped = if to_cyr {
-                    lat_to_cyr(*c)
-                } else {
-                    cyr_to_lat(*c)
-                };
-                if let Some(m) = mapped {
-                    *c = m;
+            // A token starts at `i`. Only tokens that skip_token might reject are shown to it
+            // (see `TokenMarks`), and only rejected ones are rolled back.
+            let tok_start = i;
+            let saved = p.scan;
+            let clean_len = p.clean.as_deref().map_or(0, String::len);
+            let mut marks = TokenMarks {
+                strong: c == '#',
+                first_dot: usize::MAX,
+            };
+            while i < b.len() {
+                // Fast path for runs of ASCII letters and U+0400..=U+047F (Cyrillic letters, none
+                // of them whitespace), the bulk of every post: `class` and `push_lower` would
+                // say the same, and the counts stay in registers for the whole run.
+                if is_run_letter(b[i]) {
+                    if p.word.end == 0 {
+                        p.word.start = i;
+                        p.lower.clear();
+                    }
+                    let (mut cyr, mut lat) = (0, 0);
+                    while i < b.len() {
+                        let b0 = b[i];
+                        if b0.is_ascii_alphabetic() {
+                            p.lower.push(char::from(b0.to_ascii_lowercase()));
+                            lat += 1;
+                            i += 1;
+                        } else if b0 & 0xFE == 0xD0 {
+                            push_lower(&mut p.lower, decode(b, i).0);
+                            cyr += 1;
+                            i += 2;
+                        } else {
+                            break;
+                        }
+                    }
+                    p.word.end = i;
+                    p.word.cyr += cyr;
+                    p.word.lat += lat;
+                    continue;
+                }
+                let (c, n) = decode(b, i);
+                if is_space(c) {
+                    break;
+                }
+                i = self.scan_char(text, i, c, n, &mut p, &mut marks);
+            }
+            self.flush(text, &mut p);
+            let tok = &text[tok_start..i];
+            if marks.may_skip(tok, text, i) && skip_token(tok) {
+                p.scan = saved;
+                if let Some(clean) = p.clean.as_deref_mut() {
+                    clean.truncate(clean_len);
                 }
             }
+        }
+        p.scan
+    }
+
+    /// Handles the character `c` (`n` bytes) at byte `i` of a token; returns where the next
+    /// character starts.
+    #[inline]
+    fn scan_char(
+        &self,
+        text: &str,
+        i: usize,
+        c: char,
+        n: usize,
+        p: &mut Pass,
+        marks: &mut TokenMarks,
+    ) -> usize {
+        let b = text.as_bytes();
+        let end = i + n;
+        match class(c) {
+            Cls::Cyr => {
+                p.open_word(i, end);
+                push_lower(&mut p.lower, c);
+                p.word.cyr += 1;
+            }
+            Cls::Lat => {
+                p.open_word(i, end);
+                push_lower(&mut p.lower, c);
+                p.word.lat += 1;
+            }
+            Cls::OtherLetter => {
+                p.open_word(i, end);
+                push_lower(&mut p.lower, c);
+                p.word.oth += 1;
+            }
+            Cls::Han => {
+                self.flush(text, p);
+                p.scan.han += 1;
+            }
+            Cls::Join => {
+                // Part of the word, not of its lower-cased form.
+                if p.word.end != 0 {
+                    p.word.end = end;
+                }
+            }
+            Cls::Sep => {
+                marks.strong |= matches!(c, '@' | ':');
+                if c == '.' && marks.first_dot == usize::MAX {
+                    marks.first_dot = i;
+                }
+                // Placeholders are ASCII and cannot contain whitespace, so looking at the rest
+                // of the text is looking at the rest of the token.
+                if matches!(c, '[' | '<') {
+                    if let Some(len) = placeholder_len(&text[i..]) {
+                        self.flush(text, p);
+                        return i + len;
+                    }
+                }
+                // Apostrophes inside words: Ukrainian м'ясо, Turkish İstanbul'da. Whitespace
+                // after the token is a separator, so the look-ahead may read past its end.
+                let next_is_letter =
+                    || end < b.len() && matches!(class(decode(b, end).0), Cls::Cyr | Cls::Lat);
+                if matches!(c, '\'' | '’' | 'ʼ') && p.word.end != 0 && next_is_letter() {
+                    p.word.end = end;
+                    p.lower.push('\'');
+                } else {
+                    self.flush(text, p);
+                    // Emoji and other symbols end sentences in posts as often as dots do.
+                    if matches!(c, '.' | '!' | '?' | '…' | '«' | '"' | '“' | '„')
+                        || c as u32 >= 0x2190
+                    {
+                        p.scan.sentence_start = true;
+                    }
+                }
+            }
+        }
+        end
+    }
+
+    /// Classifies the open word, adds its evidence, and closes it.
+    fn flush(&self, text: &str, p: &mut Pass) {
+        let w = std::mem::take(&mut p.word);
+        if w.end == 0 {
+            return;
+        }
+        let word = &text[w.start..w.end];
+        let (mut cyr, mut lat) = (w.cyr, w.lat);
+        // Mixed-script words are layout slips: bring the minority letters to the majority script.
+        let to_cyr = (cyr > 0 && lat > 0).then_some(cyr >= lat);
+        let conv = |c: char| match to_cyr {
+            None => c,
+            Some(true) => lat_to_cyr(c).unwrap_or(c),
+            Some(false) => cyr_to_lat(c).unwrap_or(c),
+        };
+        if to_cyr.is_some() {
             cyr = 0;
             lat = 0;
-            for &c in word.iter() {
+            p.lower.clear();
+            for c in word.chars().map(conv) {
                 match class(c) {
                     Cls::Cyr => cyr += 1,
                     Cls::Lat => lat += 1,
                     _ => {}
                 }
+                lower_word_char(&mut p.lower, c);
             }
         }
+        let scan = &mut p.scan;
         scan.cyr += cyr;
         scan.lat += lat;
-        scan.other_letters += oth;
+        scan.other_letters += w.oth;
         if cyr + lat == 0 {
-            word.clear();
             return;
         }
-        lower.clear();
-        for &c in word.iter() {
-            match c {
-                '\'' => lower.push(c),
-                _ if class(c) == Cls::Join => {}
-                _ => push_lower(lower, c),
-            }
-        }
+        let lower = p.lower.as_str();
         // A capitalised word inside a sentence is most likely a name (Тоқаев, Қазақстан in a
         // Russian post), so it counts for much less than a Kazakh common word.
-        let name_like = !scan.sentence_start
-            && word.first().is_some_and(|c| c.is_uppercase())
-            && word.get(1).is_none_or(|c| c.is_lowercase());
+        let name_like = !scan.sentence_start && {
+            let mut cs = word.chars().map(conv);
+            cs.next().is_some_and(is_upper) && cs.next().is_none_or(is_lower)
+        };
         scan.sentence_start = false;
-        word.clear();
         scan.words += 1;
-        if scan.clean.len() < LINGUA_MAX_BYTES {
-            if !scan.clean.is_empty() {
-                scan.clean.push(' ');
+        if let Some(clean) = p.clean.as_deref_mut() {
+            if clean.len() < LINGUA_MAX_BYTES {
+                if !clean.is_empty() {
+                    clean.push(' ');
+                }
+                clean.push_str(lower);
             }
-            scan.clean.push_str(lower);
         }
         let (kk_before, i_before) = (scan.score[KK], scan.i_words);
         self.word_evidence(lower, cyr >= lat, scan);
@@ -813,7 +1083,7 @@ impl LangDetector {
 
     /// Adds the evidence of one lower-case word to the scan.
     fn word_evidence(&self, w: &str, cyrillic: bool, scan: &mut Scan) {
-        if let Some(&bits) = self.words.get(w) {
+        if let Some(bits) = self.words.get(w) {
             let n = bits.count_ones() as f32;
             for (slot, v) in scan.score.iter_mut().enumerate() {
                 if bits & (1 << slot) != 0 {
@@ -822,34 +1092,136 @@ impl LangDetector {
             }
             return;
         }
-        let mut f = 0u32;
-        let mut prev = ' ';
-        let mut chars = 0usize;
-        for c in w.chars() {
-            f |= features(prev, c);
-            prev = c;
-            chars += 1;
-        }
-        // Union of the suffix classes of every proper tail up to MAX_SUFFIX_CHARS long.
-        let mut sfx = 0u16;
-        for (n, (i, _)) in w.char_indices().rev().enumerate() {
-            if n >= MAX_SUFFIX_CHARS || i == 0 {
-                break;
-            }
-            if let Some(&b) = self.suffixes.get(&w[i..]) {
-                sfx |= b;
-            }
-        }
+        let (f, chars) = word_features(w);
+        // Suffix classes are looked up only when a rule gets that far, and then once.
+        let mut cached = None;
+        let mut sfx = || *cached.get_or_insert_with(|| self.suffix_bits(w));
         if cyrillic {
-            cyr_word_evidence(f, sfx, chars, &mut scan.score, &mut scan.i_words);
+            cyr_word_evidence(f, &mut sfx, chars, &mut scan.score, &mut scan.i_words);
         } else {
-            lat_word_evidence(w, f, sfx, chars, &mut scan.score);
+            lat_word_evidence(w, f, &mut sfx, chars, &mut scan.score);
         }
+    }
+
+    /// Union of the suffix classes of every proper tail up to MAX_SUFFIX_CHARS long (no
+    /// listed suffix is longer, so that is every listed proper tail).
+    fn suffix_bits(&self, w: &str) -> u16 {
+        self.suffixes.tail_bits(w.as_bytes())
+    }
+}
+
+/// What a token showed that `skip_token` reacts to.
+struct TokenMarks {
+    /// Starts with `#`, or holds `@` or `:`.
+    strong: bool,
+    /// Byte offset (in the text) of the token's first `.`, or `usize::MAX`.
+    first_dot: usize,
+}
+
+impl TokenMarks {
+    /// False only where `skip_token(tok)` is certainly false, so the common "word." token is not
+    /// examined: without # @ : and a "www." start, skip_token needs a `.` before the token's
+    /// last alphanumeric character, that is, an alphanumeric one after its first `.`.
+    #[inline]
+    fn may_skip(&self, tok: &str, text: &str, end: usize) -> bool {
+        self.strong
+            || tok.starts_with("www.")
+            || (self.first_dot != usize::MAX
+                && text[self.first_dot + 1..end]
+                    .chars()
+                    .any(char::is_alphanumeric))
+    }
+}
+
+impl Pass<'_> {
+    /// Extends the word to a letter at `start..end`, opening it there if none is open.
+    #[inline(always)]
+    fn open_word(&mut self, start: usize, end: usize) {
+        if self.word.end == 0 {
+            self.word.start = start;
+            self.lower.clear();
+        }
+        self.word.end = end;
+    }
+}
+
+/// Appends one character of a (script-normalised) word to its lower-cased form: in-word
+/// apostrophes become `'`, joiners (exactly the `Cls::Join` ranges) are dropped.
+#[inline]
+fn lower_word_char(out: &mut String, c: char) {
+    match c {
+        '\'' | '’' => out.push('\''),
+        '\u{0300}'..='\u{036F}' | '\u{0482}'..='\u{0489}' => {}
+        c => push_lower(out, c),
+    }
+}
+
+/// Whether a byte starts an ASCII letter or a U+0400..=U+047F Cyrillic letter.
+#[inline(always)]
+fn is_run_letter(b0: u8) -> bool {
+    b0.is_ascii_alphabetic() || b0 & 0xFE == 0xD0
+}
+
+/// Decodes the character starting at byte `i` of valid UTF-8; returns it and its length.
+#[inline(always)]
+fn decode(b: &[u8], i: usize) -> (char, usize) {
+    let b0 = b[i];
+    if b0 < 0x80 {
+        return (char::from(b0), 1);
+    }
+    let cont = |k: usize| u32::from(b[i + k] & 0x3F);
+    let (u, n) = if b0 < 0xE0 {
+        (u32::from(b0 & 0x1F) << 6 | cont(1), 2)
+    } else if b0 < 0xF0 {
+        (u32::from(b0 & 0x0F) << 12 | cont(1) << 6 | cont(2), 3)
+    } else {
+        (
+            u32::from(b0 & 0x07) << 18 | cont(1) << 12 | cont(2) << 6 | cont(3),
+            4,
+        )
+    };
+    (char::from_u32(u).unwrap_or(char::REPLACEMENT_CHARACTER), n)
+}
+
+/// `char::is_whitespace` (what `split_whitespace` splits on), with ASCII, Latin and Cyrillic
+/// answered without std's table, which holds nothing between U+00A1 and U+167F nor past U+3000.
+#[inline(always)]
+fn is_space(c: char) -> bool {
+    let u = c as u32;
+    if u < 0x80 {
+        return u == 0x20 || (0x09..=0x0D).contains(&u);
+    }
+    (u == 0x85 || u == 0xA0 || (0x1680..=0x3000).contains(&u)) && c.is_whitespace()
+}
+
+/// `char::is_uppercase` with the Basic Cyrillic block and ASCII answered without std's tables.
+#[inline]
+fn is_upper(c: char) -> bool {
+    match c as u32 {
+        0x41..=0x5A | 0x0400..=0x042F => true,
+        0..=0x7F | 0x0430..=0x045F => false,
+        _ => c.is_uppercase(),
+    }
+}
+
+/// `char::is_lowercase` with the Basic Cyrillic block and ASCII answered without std's tables.
+#[inline]
+fn is_lower(c: char) -> bool {
+    match c as u32 {
+        0x61..=0x7A | 0x0430..=0x045F => true,
+        0..=0x7F | 0x0400..=0x042F => false,
+        _ => c.is_lowercase(),
     }
 }
 
 /// Evidence from a Cyrillic word that is not in the word lists.
-fn cyr_word_evidence(f: u32, sfx: u16, chars: usize, s: &mut [f32; N], i_words: &mut f32) {
+fn cyr_word_evidence(
+    f: u32,
+    sfx: &mut impl FnMut() -> u16,
+    chars: usize,
+    s: &mut [f32; N],
+    i_words: &mut f32,
+) {
     if f & F_UK != 0 {
         s[UK] += 1.0;
     } else if f & (F_KK | F_KK_BI) != 0 {
@@ -857,24 +1229,30 @@ fn cyr_word_evidence(f: u32, sfx: u16, chars: usize, s: &mut [f32; N], i_words: 
     } else if f & F_RU != 0 {
         s[RU] += 1.0;
     } else if f & F_I != 0 {
-        if sfx & S_UK_I != 0 || f & F_SOFT != 0 {
+        if sfx() & S_UK_I != 0 || f & F_SOFT != 0 {
             s[UK] += 1.0;
         } else {
             *i_words += 1.0;
         }
-    } else if chars >= 4 && sfx & S_KK_CYR != 0 {
+    } else if chars >= 4 && sfx() & S_KK_CYR != 0 {
         s[KK] += 0.8;
-    } else if chars >= 4 && sfx & S_RU != 0 {
+    } else if chars >= 4 && sfx() & S_RU != 0 {
         s[RU] += 0.8;
     } else if f & (F_E | F_SOFT) != 0 {
         s[RU] += 0.5;
-    } else if chars >= 5 && sfx & S_KK_PL != 0 {
+    } else if chars >= 5 && sfx() & S_KK_PL != 0 {
         s[KK] += 0.5;
     }
 }
 
 /// Evidence from a Latin word that is not in the word lists.
-fn lat_word_evidence(w: &str, f: u32, sfx: u16, chars: usize, s: &mut [f32; N]) {
+fn lat_word_evidence(
+    w: &str,
+    f: u32,
+    sfx: &mut impl FnMut() -> u16,
+    chars: usize,
+    s: &mut [f32; N],
+) {
     if f & F_TR != 0 {
         s[TR] += 1.0;
     } else if f & F_DE != 0 {
@@ -893,7 +1271,7 @@ fn lat_word_evidence(w: &str, f: u32, sfx: u16, chars: usize, s: &mut [f32; N]) 
     } else if f & F_ACUTE != 0 {
         s[KK] += 0.7;
     } else if chars >= 4
-        && ((sfx & S_TR != 0 && !w.is_ascii()) || (f & F_Y != 0 && w.contains("yor")))
+        && ((sfx() & S_TR != 0 && !w.is_ascii()) || (f & F_Y != 0 && w.contains("yor")))
     {
         s[TR] += 0.8;
     } else if f & F_AUML != 0 {
@@ -910,11 +1288,11 @@ fn lat_word_evidence(w: &str, f: u32, sfx: u16, chars: usize, s: &mut [f32; N]) 
         s[DE] += 0.7;
     } else if f & F_ZH != 0 {
         s[KK] += 0.6;
-    } else if chars >= 5 && sfx & S_DE != 0 {
+    } else if chars >= 5 && sfx() & S_DE != 0 {
         s[DE] += 0.6;
-    } else if chars >= 4 && sfx & S_KK_LAT != 0 {
+    } else if chars >= 4 && sfx() & S_KK_LAT != 0 {
         s[KK] += 0.6;
-    } else if chars >= 4 && sfx & S_EN != 0 {
+    } else if chars >= 4 && sfx() & S_EN != 0 {
         s[EN] += 0.5;
     } else if f & (F_TH | F_W) != 0 {
         s[EN] += 0.4;
@@ -943,9 +1321,61 @@ const F_W: u32 = 1 << 17;
 const F_SC: u32 = 1 << 18;
 const F_Y: u32 = 1 << 19;
 
-/// Features of one lower-case letter, given the letter before it.
+/// Features of every character of a lower-case word, and how many characters it has.
 #[inline]
-fn features(prev: char, c: char) -> u32 {
+fn word_features(w: &str) -> (u32, usize) {
+    let b = w.as_bytes();
+    let (mut f, mut prev, mut chars, mut i) = (0u32, ' ', 0usize, 0usize);
+    while i < b.len() {
+        let b0 = b[i];
+        // ASCII and Basic Cyrillic from tables; only h, c and ы depend on the letter before.
+        let (c, n, fc) = if b0 < 0x80 {
+            let c = char::from(b0);
+            let fc = if matches!(c, 'h' | 'c') {
+                features(prev, c)
+            } else {
+                FEATURES_ASCII[usize::from(b0)]
+            };
+            (c, 1, fc)
+        } else if b0 & 0xFE == 0xD0 {
+            let (c, _) = decode(b, i);
+            let fc = if c == 'ы' {
+                features(prev, c)
+            } else {
+                FEATURES_CYR[c as usize - 0x400]
+            };
+            (c, 2, fc)
+        } else {
+            let (c, n) = decode(b, i);
+            (c, n, features(prev, c))
+        };
+        f |= fc;
+        prev = c;
+        chars += 1;
+        i += n;
+    }
+    (f, chars)
+}
+
+/// `features` of U+0000..=U+007F and U+0400..=U+047F that do not depend on the letter before
+/// (all but h, c and ы, which `word_features` asks `features` about).
+const FEATURES_ASCII: [u32; 128] = feature_table(0);
+const FEATURES_CYR: [u32; 128] = feature_table(0x400);
+
+const fn feature_table(base: u32) -> [u32; 128] {
+    let mut t = [0u32; 128];
+    let mut k = 0;
+    while k < 128 {
+        if let Some(c) = char::from_u32(base + k as u32) {
+            t[k] = features('\0', c);
+        }
+        k += 1;
+    }
+    t
+}
+
+/// Features of one lower-case letter, given the letter before it.
+const fn features(prev: char, c: char) -> u32 {
     match c {
         'ә' | 'ғ' | 'қ' | 'ң' | 'ө' | 'ұ' | 'ү' | 'һ' => F_KK,
         'ї' | 'є' | 'ґ' => F_UK,
@@ -976,7 +1406,7 @@ fn features(prev: char, c: char) -> u32 {
     }
 }
 
-// Suffix classes, looked up once per word tail in one map.
+// Suffix classes, found for all of a word's tails in one walk of the suffix trie.
 const S_KK_CYR: u16 = 1;
 const S_KK_PL: u16 = 1 << 1;
 const S_RU: u16 = 1 << 2;
@@ -1410,6 +1840,109 @@ mod tests {
         for t in inputs {
             let g = d.detect(t);
             assert!((0.0..=1.0).contains(&g.confidence), "{t:?}: {g:?}");
+        }
+    }
+
+    /// The table-free shortcuts answer exactly as std (and the full rules) would, for every
+    /// character.
+    #[test]
+    fn fast_paths_match_std() {
+        for u in 0..=0x10FFFFu32 {
+            let Some(c) = char::from_u32(u) else { continue };
+            assert_eq!(is_space(c), c.is_whitespace(), "{u:#x}");
+            assert_eq!(is_upper(c), c.is_uppercase(), "{u:#x}");
+            assert_eq!(is_lower(c), c.is_lowercase(), "{u:#x}");
+            if matches!(u, 0x2000..=0x2070 | 0x2189..=0x24B5 | 0x24EA..=0x2BFF | 0xFDFC..=0xFE6F)
+                || (0x1F18A..=0x1FFFF).contains(&u)
+            {
+                assert!(!c.is_alphabetic(), "{u:#x}");
+            }
+            if matches!(u, 0x61..=0x7A | 0xDF..=0xF6 | 0xF8..=0xFF | 0x0430..=0x045F) {
+                assert!(c.is_lowercase(), "{u:#x}");
+            }
+            let mut b = [0u8; 4];
+            assert_eq!(
+                decode(c.encode_utf8(&mut b).as_bytes(), 0),
+                (c, c.len_utf8())
+            );
+        }
+        for (base, table) in [(0u32, &FEATURES_ASCII), (0x400, &FEATURES_CYR)] {
+            for (k, &f) in table.iter().enumerate() {
+                let c = char::from_u32(base + k as u32).expect("valid");
+                if matches!(c, 'h' | 'c' | 'ы') {
+                    continue;
+                }
+                for prev in [' ', 's', 't', 'z', 'к', 'a', '\''] {
+                    assert_eq!(f, features(prev, c), "{c:?} after {prev:?}");
+                }
+            }
+        }
+    }
+
+    /// The suffix trie finds exactly the listed proper tails of up to MAX_SUFFIX_CHARS
+    /// characters, and the word table exactly the listed words.
+    #[test]
+    fn tables_match_lists() {
+        let d = det();
+        let lists = [
+            (KK_CYR_SUFFIXES, S_KK_CYR),
+            (KK_CYR_PLURAL, S_KK_PL),
+            (RU_SUFFIXES, S_RU),
+            (UK_I_SUFFIXES, S_UK_I),
+            (TR_SUFFIXES, S_TR),
+            (DE_SUFFIXES, S_DE),
+            (EN_SUFFIXES, S_EN),
+            (KK_LAT_SUFFIXES, S_KK_LAT),
+        ];
+        let naive = |w: &str| {
+            let mut sfx = 0u16;
+            for (n, (i, _)) in w.char_indices().rev().enumerate() {
+                if n >= MAX_SUFFIX_CHARS || i == 0 {
+                    break;
+                }
+                for (list, bit) in lists {
+                    if list.split_whitespace().any(|s| s == &w[i..]) {
+                        sfx |= bit;
+                    }
+                }
+            }
+            sfx
+        };
+        let mut words: Vec<String> = [
+            super::KK_CYR,
+            super::KK_LAT,
+            RU_WORDS,
+            UK_WORDS,
+            EN_WORDS,
+            TR_WORDS,
+        ]
+        .iter()
+        .chain(&[DE_WORDS])
+        .flat_map(|l| l.split_whitespace())
+        .map(str::to_string)
+        .collect();
+        for (list, _) in lists {
+            for s in list.split_whitespace() {
+                words.push(s.to_string());
+                words.push(format!("ба{s}"));
+                words.push(format!("x{s}"));
+            }
+        }
+        words.extend(["", "a", "ың", "қазақстанның", "x'ий", "ığ"].map(String::from));
+        for w in &words {
+            assert_eq!(d.suffix_bits(w), naive(w), "{w:?}");
+            let listed = [
+                super::KK_CYR,
+                super::KK_LAT,
+                RU_WORDS,
+                UK_WORDS,
+                EN_WORDS,
+                TR_WORDS,
+                DE_WORDS,
+            ]
+            .iter()
+            .any(|l| l.split_whitespace().any(|x| x == w));
+            assert_eq!(d.words.get(w).is_some(), listed, "{w:?}");
         }
     }
 

@@ -86,6 +86,8 @@ struct Prepared {
     lang: lang::LangGuess,
     region: (sarap_core::Region, sarap_core::RegionSource),
     author_pid: String,
+    /// Digest of pseudonym and text: the key of same-author reposts.
+    content_key: [u8; 16],
     sketch: Option<dedup::Sketch>,
 }
 
@@ -214,6 +216,13 @@ impl Ingestor {
         });
         let author_pid = self.key.pseudonymize(&post.platform, &post.author.id);
         let sketch = self.near.is_some().then(|| dedup::Sketch::of(&text));
+        let digest = Sha256::new()
+            .chain_update(author_pid.as_bytes())
+            .chain_update([0u8])
+            .chain_update(text.as_bytes())
+            .finalize();
+        let mut content_key = [0u8; 16];
+        content_key.copy_from_slice(&digest[..16]);
         Ok(Prepared {
             valid,
             text,
@@ -221,6 +230,7 @@ impl Ingestor {
             lang,
             region,
             author_pid,
+            content_key,
             sketch,
         })
     }
@@ -243,12 +253,7 @@ impl Ingestor {
         if let Some(first) = self.seen_posts.check(key.as_bytes(), &key, t) {
             return Err(dup(first, "same platform and id"));
         }
-        let content = Sha256::new()
-            .chain_update(p.author_pid.as_bytes())
-            .chain_update([0u8])
-            .chain_update(p.text.as_bytes())
-            .finalize();
-        if let Some(first) = self.seen_content.check(&content[..16], &key, t) {
+        if let Some(first) = self.seen_content.check(&p.content_key, &key, t) {
             return Err(dup(first, "same author and text"));
         }
         let near = match (self.near.as_mut(), &p.sketch) {

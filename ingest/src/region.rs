@@ -10,10 +10,11 @@
 //! more regions share the top count the text is treated as inconclusive and gives `Unknown`,
 //! because a post comparing two cities says nothing reliable about where it was written.
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use sarap_core::regions::{REGIONS, REGIONS_GEOJSON};
 use sarap_core::{Region, RegionSource};
-use std::collections::HashMap;
+use std::cell::Cell;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
 
 /// Longer inputs are cut here (at a character boundary) so latency stays bounded on huge posts.
 const MAX_SCAN_BYTES: usize = 64 * 1024;
@@ -299,12 +300,276 @@ struct Hit {
     region: Option<Region>,
 }
 
+/// Per-thread buffers for one resolution, so that a post costs no allocations.
+#[derive(Default)]
+struct Scratch {
+    folded: Vec<u8>,
+    toks: Vec<Tok>,
+    /// (token index, tokens spanned, alias length, alias index)
+    cands: Vec<(usize, usize, usize, u32)>,
+    hits: Vec<Hit>,
+}
+
+/// Buffers grown past this (by a huge post) are dropped after use rather than kept per thread.
+const SCRATCH_KEEP_BYTES: usize = 16 * 1024;
+
+thread_local! {
+    static SCRATCH: Cell<Scratch> = Cell::default();
+}
+
+/// Runs `f` with this thread's buffers. They are moved out for the call and back after it, so
+/// a nested call or one from a thread-local destructor simply gets fresh, empty buffers.
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    let mut sc = SCRATCH.try_with(Cell::take).unwrap_or_default();
+    let r = f(&mut sc);
+    if sc.folded.capacity() <= SCRATCH_KEEP_BYTES {
+        let _ = SCRATCH.try_with(|cell| cell.set(sc));
+    }
+    r
+}
+
+/// A trie of the alias keys over folded bytes, to list the keys that are prefixes of a word.
+/// Busy nodes (the root and the first letters) have a full 256-entry table; the rest keep a
+/// short list of edges, which keeps the whole trie small enough to stay in cache.
+#[derive(Debug)]
+struct KeyTrie {
+    nodes: Vec<TrieNode>,
+    edge_bytes: Vec<u8>,
+    edge_to: Vec<u32>,
+    /// Child node per byte; 0 means none (the root, node 0, is nobody's child).
+    dense: Vec<[u32; 256]>,
+    /// Index into `pairs` of the node reached by two leading letters (see [`letter_sym`]),
+    /// valid where `pair_mask` says so: one lookup replaces the first two to four steps.
+    pair: Vec<u32>,
+    /// The nodes reached by two letters, kept apart from `nodes` so that they stay in cache.
+    pairs: Vec<PairNode>,
+    /// Key consisting of one letter, or `NONE`.
+    single: [u32; LETTER_SYMS],
+    /// Per first letter: bit s2 set where `pair` has a node, bit [`SINGLE_BIT`] where `single`
+    /// has a key. Small enough to stay in L1, so most words are dismissed without touching the
+    /// larger tables.
+    pair_mask: [u64; LETTER_SYMS],
+}
+
+/// A node two letters deep, with the third letters that lead on from it.
+#[derive(Debug, Clone, Copy)]
+struct PairNode {
+    node: u32,
+    key: u32,
+    /// Bit s3 set where letter s3 continues a key; most words stop here.
+    next: u64,
+}
+
+/// Bit of [`KeyTrie::pair_mask`] for a one-letter key (symbols stop at 57).
+const SINGLE_BIT: u32 = 63;
+
+/// Letters with a symbol in [`KeyTrie::pair`]: folded Latin a..z and Cyrillic а..я.
+const LETTER_SYMS: usize = 64;
+
+/// Symbol of the folded letter at `w[i..]` and its length in bytes, for the common letters.
+#[inline]
+fn letter_sym(w: &[u8], i: usize) -> Option<(usize, usize)> {
+    match *w.get(i)? {
+        b @ b'a'..=b'z' => Some(((b - b'a') as usize, 1)),
+        0xD0 => match *w.get(i + 1)? {
+            c @ 0xB0..=0xBF => Some((26 + (c - 0xB0) as usize, 2)),
+            _ => None,
+        },
+        0xD1 => match *w.get(i + 1)? {
+            c @ 0x80..=0x8F => Some((42 + (c - 0x80) as usize, 2)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The letter with symbol `sym` (the inverse of [`letter_sym`]).
+fn sym_letter(sym: usize) -> Option<char> {
+    match sym {
+        0..=25 => Some((b'a' + sym as u8) as char),
+        26..=57 => char::from_u32(0x0430 + (sym - 26) as u32),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct TrieNode {
+    first_edge: u32,
+    edges: u32,
+    /// Index into `dense`, or `NONE`.
+    dense: u32,
+    /// Key id ending here, or `NONE`.
+    key: u32,
+}
+
+const NONE: u32 = u32::MAX;
+
+/// Nodes with more children than this get a dense table: a linear scan would cost more.
+const DENSE_MIN_EDGES: usize = 8;
+
+impl KeyTrie {
+    fn new<S: AsRef<str>>(keys: &[S]) -> Self {
+        // Build with ordered maps, then flatten.
+        let mut children: Vec<BTreeMap<u8, u32>> = vec![BTreeMap::new()];
+        let mut key_at: Vec<u32> = vec![NONE];
+        for (id, key) in keys.iter().enumerate() {
+            let mut n = 0usize;
+            for &b in key.as_ref().as_bytes() {
+                let next = children.len() as u32;
+                let c = *children[n].entry(b).or_insert(next);
+                if c == next {
+                    children.push(BTreeMap::new());
+                    key_at.push(NONE);
+                }
+                n = c as usize;
+            }
+            if key_at[n] == NONE {
+                key_at[n] = id as u32;
+            }
+        }
+        let mut trie = KeyTrie {
+            nodes: Vec::with_capacity(children.len()),
+            edge_bytes: Vec::new(),
+            edge_to: Vec::new(),
+            dense: Vec::new(),
+            pair: vec![0; LETTER_SYMS * LETTER_SYMS],
+            pairs: Vec::new(),
+            single: [NONE; LETTER_SYMS],
+            pair_mask: [0; LETTER_SYMS],
+        };
+        for (ch, &key) in children.iter().zip(&key_at) {
+            let mut node = TrieNode {
+                first_edge: trie.edge_bytes.len() as u32,
+                edges: 0,
+                dense: NONE,
+                key,
+            };
+            if ch.len() > DENSE_MIN_EDGES {
+                let mut table = [0u32; 256];
+                for (&b, &c) in ch {
+                    table[b as usize] = c;
+                }
+                node.dense = trie.dense.len() as u32;
+                trie.dense.push(table);
+            } else {
+                node.edges = ch.len() as u32;
+                trie.edge_bytes.extend(ch.keys());
+                trie.edge_to.extend(ch.values());
+            }
+            trie.nodes.push(node);
+        }
+        let walk = |trie: &KeyTrie, n: usize, c: char| {
+            let mut buf = [0u8; 4];
+            c.encode_utf8(&mut buf)
+                .bytes()
+                .try_fold(n, |n, b| Some(trie.step(n, b)).filter(|&m| m != 0))
+                .unwrap_or(0)
+        };
+        for s1 in 0..LETTER_SYMS {
+            let Some(c1) = sym_letter(s1) else { continue };
+            let n1 = walk(&trie, 0, c1);
+            if n1 == 0 {
+                continue;
+            }
+            trie.single[s1] = trie.nodes[n1].key;
+            if trie.single[s1] != NONE {
+                trie.pair_mask[s1] |= 1 << SINGLE_BIT;
+            }
+            for s2 in 0..LETTER_SYMS {
+                if let Some(c2) = sym_letter(s2) {
+                    let n2 = walk(&trie, n1, c2);
+                    if n2 == 0 {
+                        continue;
+                    }
+                    let mut next = 0u64;
+                    for s3 in 0..LETTER_SYMS {
+                        if sym_letter(s3).is_some_and(|c3| walk(&trie, n2, c3) != 0) {
+                            next |= 1 << s3;
+                        }
+                    }
+                    trie.pair[s1 * LETTER_SYMS + s2] = trie.pairs.len() as u32;
+                    trie.pairs.push(PairNode {
+                        node: n2 as u32,
+                        key: trie.nodes[n2].key,
+                        next,
+                    });
+                    trie.pair_mask[s1] |= 1 << s2;
+                }
+            }
+        }
+        trie
+    }
+
+    /// The child of node `n` along byte `b`, or 0 when there is none.
+    #[inline]
+    fn step(&self, n: usize, b: u8) -> usize {
+        let node = self.nodes[n];
+        if node.dense != NONE {
+            self.dense[node.dense as usize][b as usize] as usize
+        } else {
+            let lo = node.first_edge as usize;
+            let hi = lo + node.edges as usize;
+            match self.edge_bytes[lo..hi].iter().position(|&e| e == b) {
+                Some(i) => self.edge_to[lo + i] as usize,
+                None => 0,
+            }
+        }
+    }
+
+    /// Calls `f` with the id of every key that is a prefix of `word`, shortest first.
+    #[inline]
+    fn prefixes(&self, word: &[u8], mut f: impl FnMut(u32)) {
+        let mut n = 0usize;
+        let mut rest = word;
+        // Two common letters first: one table lookup. Keys are whole letters, so none ends
+        // inside the first letter's bytes; one ending after it is `single`, one ending after
+        // the second is the key of the node reached.
+        if let Some((s1, l1)) = letter_sym(word, 0) {
+            if let Some((s2, l2)) = letter_sym(word, l1) {
+                let mask = self.pair_mask[s1];
+                if mask & (1 << SINGLE_BIT) != 0 {
+                    f(self.single[s1]);
+                }
+                if mask & (1 << s2) == 0 {
+                    return;
+                }
+                let p = self.pairs[self.pair[s1 * LETTER_SYMS + s2] as usize];
+                if p.key != NONE {
+                    f(p.key);
+                }
+                rest = &word[l1 + l2..];
+                // A common third letter that continues no key ends the search here; any other
+                // letter is left to the walk.
+                if let Some((s3, _)) = letter_sym(rest, 0) {
+                    if p.next & (1 << s3) == 0 {
+                        return;
+                    }
+                }
+                n = p.node as usize;
+            }
+        }
+        for &b in rest {
+            n = self.step(n, b);
+            if n == 0 {
+                return;
+            }
+            let key = self.nodes[n].key;
+            if key != NONE {
+                f(key);
+            }
+        }
+    }
+}
+
 /// Resolves posts to regions from embedded boundaries and aliases; build once, share freely.
 pub struct RegionResolver {
     aliases: Vec<Alias>,
-    /// Aho-Corasick pattern id → aliases whose first token starts with that pattern.
+    /// Key id → aliases whose first token starts with that key.
     by_pattern: Vec<Vec<u32>>,
-    ac: AhoCorasick,
+    /// First-token keys (full form or Russian stem) of all aliases.
+    keys: KeyTrie,
+    /// [`SUFFIXES`], for checking inflected forms.
+    suffixes: KeyTrie,
     polys: Vec<Poly>,
     /// Bounding box of the whole country: most foreign points stop here.
     bbox: [f64; 4],
@@ -340,20 +605,14 @@ impl RegionResolver {
         for (i, a) in aliases.iter().enumerate() {
             let first = &a.toks[0];
             let key = first.stem.as_deref().unwrap_or(&first.full);
-            let pat = format!(" {key}");
-            let id = *pattern_ids.entry(pat.clone()).or_insert_with(|| {
-                patterns.push(pat);
+            let id = *pattern_ids.entry(key.to_string()).or_insert_with(|| {
+                patterns.push(key.to_string());
                 by_pattern.push(Vec::new());
                 patterns.len() - 1
             });
             by_pattern[id].push(i as u32);
         }
-        let ac = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&patterns)
-            .or_else(|_| AhoCorasick::builder().build(&patterns))
-            .unwrap_or_else(|_| AhoCorasick::new(Vec::<String>::new()).expect("empty automaton"));
+        let keys = KeyTrie::new(&patterns);
         let polys = parse_polygons(geojson);
         let mut bbox = [
             f64::INFINITY,
@@ -370,7 +629,8 @@ impl RegionResolver {
         RegionResolver {
             aliases,
             by_pattern,
-            ac,
+            keys,
+            suffixes: KeyTrie::new(SUFFIXES),
             polys,
             bbox,
         }
@@ -407,32 +667,37 @@ impl RegionResolver {
         if let Some(r) = Region::from_pcode(name.trim()) {
             return Some(r);
         }
-        let mut folded = String::with_capacity(name.len() + 2);
-        let mut toks = Vec::new();
-        fold_tokens(name, &mut folded, &mut toks);
-        let hits = self.hits(&folded, &toks, Mode::Location);
-        // The whole name must be accounted for: a region name plus fillers such as "г." or
-        // "Казахстан", nothing else, so that "Almaty Street, London" is not Almaty.
-        let mut covered = vec![false; toks.len()];
-        let mut found: Option<Region> = None;
-        for h in &hits {
-            covered[h.k..h.k + h.n].iter_mut().for_each(|c| *c = true);
-            if let Some(r) = h.region {
-                if found.is_some_and(|f| f != r) {
-                    return None;
+        with_scratch(|sc| {
+            fold_bytes(name, &mut sc.folded, &mut sc.toks);
+            self.hits(sc, Mode::Location);
+            let (folded, toks) = (&sc.folded, &sc.toks);
+            // The whole name must be accounted for: a region name plus fillers such as "г." or
+            // "Казахстан", nothing else, so that "Almaty Street, London" is not Almaty.
+            let mut found: Option<Region> = None;
+            for h in &sc.hits {
+                if let Some(r) = h.region {
+                    if found.is_some_and(|f| f != r) {
+                        return None;
+                    }
+                    found = Some(r);
                 }
-                found = Some(r);
             }
-        }
-        let all_covered = toks
-            .iter()
-            .zip(&covered)
-            .all(|(t, &c)| c || FILLERS.contains(&&folded[t.start as usize..t.end as usize]));
-        if all_covered {
-            found
-        } else {
-            None
-        }
+            // Hits come sorted by token and never overlap, so one pass over both finds the
+            // tokens outside every hit.
+            let mut hits = sc.hits.iter().peekable();
+            let all_covered = toks.iter().enumerate().all(|(i, t)| {
+                while hits.next_if(|h| h.k + h.n <= i).is_some() {}
+                hits.peek().is_some_and(|h| h.k <= i)
+                    || FILLERS
+                        .iter()
+                        .any(|f| f.as_bytes() == &folded[t.start as usize..t.end as usize])
+            });
+            if all_covered {
+                found
+            } else {
+                None
+            }
+        })
     }
 
     /// Point in polygon; None outside Kazakhstan or for invalid coordinates (NaN, out of range).
@@ -452,18 +717,18 @@ impl RegionResolver {
     /// Region named most often in `s`; `None` when nothing matches or the top count is tied.
     fn scan(&self, s: &str, mode: Mode) -> Option<Region> {
         let s = truncate(s);
-        let mut folded = String::with_capacity(s.len() + 2);
-        let mut toks = Vec::new();
-        fold_tokens(s, &mut folded, &mut toks);
-        let hits = self.hits(&folded, &toks, mode);
         let mut counts = [0u32; REGIONS.len()];
-        for h in &hits {
-            if let Some(r) = h.region {
-                if let Some(i) = REGIONS.iter().position(|x| x.region == r) {
-                    counts[i] += 1;
+        with_scratch(|sc| {
+            fold_bytes(s, &mut sc.folded, &mut sc.toks);
+            self.hits(sc, mode);
+            for h in &sc.hits {
+                if let Some(r) = h.region {
+                    if let Some(i) = REGIONS.iter().position(|x| x.region == r) {
+                        counts[i] += 1;
+                    }
                 }
             }
-        }
+        });
         let max = *counts.iter().max()?;
         if max == 0 || counts.iter().filter(|&&c| c == max).count() > 1 {
             return None;
@@ -474,29 +739,41 @@ impl RegionResolver {
             .map(|i| REGIONS[i].region)
     }
 
-    /// Non-overlapping alias occurrences, left to right, longest alias at each position.
-    fn hits(&self, folded: &str, toks: &[Tok], mode: Mode) -> Vec<Hit> {
-        // (token index, tokens spanned, alias length, alias index)
-        let mut cands: Vec<(usize, usize, usize, u32)> = Vec::new();
-        for m in self.ac.find_overlapping_iter(folded) {
-            let start = (m.start() + 1) as u32;
-            let Ok(k) = toks.binary_search_by_key(&start, |t| t.start) else {
-                continue;
-            };
-            for &ai in &self.by_pattern[m.pattern().as_usize()] {
-                let a = &self.aliases[ai as usize];
-                if self.alias_matches(a, folded, &toks[k..], mode) {
-                    cands.push((k, a.toks.len(), a.len, ai));
+    /// Non-overlapping alias occurrences, left to right, longest alias at each position, from
+    /// `sc.folded`/`sc.toks` into `sc.hits`.
+    fn hits(&self, sc: &mut Scratch, mode: Mode) {
+        let Scratch {
+            folded,
+            toks,
+            cands,
+            hits,
+        } = sc;
+        let (folded, toks) = (folded.as_slice(), toks.as_slice());
+        cands.clear();
+        hits.clear();
+        // Keys never contain a space, so a key occurs in " tok tok " right after a space
+        // exactly when it is a prefix of a token. Walking each token's prefix in a trie finds
+        // the same (token, key) pairs, in the same order (by token, then by key length), as an
+        // overlapping scan of the whole folded text for " key", while reading only the few
+        // leading bytes of each token.
+        for (k, t) in toks.iter().enumerate() {
+            let word = &folded[t.start as usize..t.end as usize];
+            self.keys.prefixes(word, |p| {
+                for &ai in &self.by_pattern[p as usize] {
+                    let a = &self.aliases[ai as usize];
+                    if self.alias_matches(a, folded, &toks[k..], mode) {
+                        cands.push((k, a.toks.len(), a.len, ai));
+                    }
                 }
-            }
+            });
         }
         if cands.is_empty() {
-            return Vec::new();
+            return;
         }
+        // Same input order and same (unstable) sort as always, so ties resolve as before.
         cands.sort_unstable_by(|x, y| x.0.cmp(&y.0).then(y.1.cmp(&x.1)).then(y.2.cmp(&x.2)));
-        let mut hits = Vec::new();
         let mut next = 0usize;
-        for &(k, n, _, ai) in &cands {
+        for &(k, n, _, ai) in cands.iter() {
             if k < next {
                 continue;
             }
@@ -521,10 +798,9 @@ impl RegionResolver {
             hits.push(Hit { k, n, region });
             next = k + n;
         }
-        hits
     }
 
-    fn alias_matches(&self, a: &Alias, folded: &str, toks: &[Tok], mode: Mode) -> bool {
+    fn alias_matches(&self, a: &Alias, folded: &[u8], toks: &[Tok], mode: Mode) -> bool {
         if a.toks.len() > toks.len() {
             return false;
         }
@@ -534,48 +810,60 @@ impl RegionResolver {
             _ if a.lower && first.cap => return false,
             _ => {}
         }
-        a.toks
-            .iter()
-            .zip(toks)
-            .all(|(at, t)| tok_matches(at, &folded[t.start as usize..t.end as usize]))
+        a.toks.iter().zip(toks).all(|(at, t)| {
+            tok_matches(
+                &self.suffixes,
+                at,
+                &folded[t.start as usize..t.end as usize],
+            )
+        })
     }
 }
 
-fn tok_matches(at: &AliasTok, t: &str) -> bool {
+fn tok_matches(suffixes: &KeyTrie, at: &AliasTok, t: &[u8]) -> bool {
     if at.obl {
         return is_oblast_word(t);
     }
-    if let Some(rest) = t.strip_prefix(&*at.full) {
-        if suffix_chain(rest, at.max_suffixes) {
+    if let Some(rest) = t.strip_prefix(at.full.as_bytes()) {
+        if suffix_chain(suffixes, rest, at.max_suffixes) {
             return true;
         }
     }
     if let Some(stem) = &at.stem {
-        if let Some(rest) = t.strip_prefix(&**stem) {
-            return RU_ENDINGS.contains(&rest);
+        if let Some(rest) = t.strip_prefix(stem.as_bytes()) {
+            return RU_ENDINGS.iter().any(|e| e.as_bytes() == rest);
         }
     }
     false
 }
 
-fn suffix_chain(rest: &str, depth: u8) -> bool {
+/// Whether `rest` is a chain of at most `depth` [`SUFFIXES`]; `suffixes` is their trie, which
+/// finds every suffix that starts `rest` in one walk instead of comparing all of them.
+fn suffix_chain(suffixes: &KeyTrie, rest: &[u8], depth: u8) -> bool {
     if rest.is_empty() {
         return true;
     }
     if depth == 0 || rest.len() > 40 {
         return false;
     }
-    SUFFIXES.iter().any(|s| {
-        rest.strip_prefix(s)
-            .is_some_and(|r| suffix_chain(r, depth - 1))
-    })
+    let mut n = 0;
+    for (i, &b) in rest.iter().enumerate() {
+        n = suffixes.step(n, b);
+        if n == 0 {
+            return false;
+        }
+        if suffixes.nodes[n].key != NONE && suffix_chain(suffixes, &rest[i + 1..], depth - 1) {
+            return true;
+        }
+    }
+    false
 }
 
-fn is_oblast_word(t: &str) -> bool {
-    t.starts_with("обл")
-        || t.starts_with("obl")
-        || t.starts_with("region")
-        || t.starts_with("province")
+fn is_oblast_word(t: &[u8]) -> bool {
+    t.starts_with("обл".as_bytes())
+        || t.starts_with(b"obl")
+        || t.starts_with(b"region")
+        || t.starts_with(b"province")
 }
 
 fn truncate(s: &str) -> &str {
@@ -693,64 +981,174 @@ fn fold_cyrillic(c: char, code: u32) -> char {
     }
 }
 
+/// How an ASCII byte folds (as [`fold_char`] folds it): the folded letter, or [`ASCII_SEP`] or
+/// [`ASCII_SKIP`]. A table because this runs on every byte of every post.
+static ASCII_FOLD: [u8; 128] = ascii_fold_table();
+const ASCII_SEP: u8 = 0;
+const ASCII_SKIP: u8 = 1;
+
+const fn ascii_fold_table() -> [u8; 128] {
+    let mut t = [ASCII_SEP; 128];
+    let mut b = 0u8;
+    while b < 128 {
+        t[b as usize] = match b {
+            b'q' | b'Q' => b'k',
+            b'a'..=b'z' => b,
+            b'A'..=b'Z' => b + 32,
+            b'\'' | b'`' => ASCII_SKIP,
+            _ => ASCII_SEP,
+        };
+        b += 1;
+    }
+    t
+}
+
+/// Folded form (UTF-8) and `is_uppercase` of a Cyrillic letter.
+#[derive(Debug, Clone, Copy, Default)]
+struct CyrFold {
+    folded: [u8; 2],
+    upper: bool,
+}
+
+/// [`CyrFold`] of every Cyrillic letter U+0400..U+04FF (all two bytes in UTF-8, lead byte
+/// D0..D3), indexed by the low two bits of the lead byte and the low six of the second: one
+/// lookup instead of [`fold_char`]'s branches on every letter of a post. Built from
+/// [`fold_cyrillic`] itself, so it cannot disagree with it; that maps the block into itself, so
+/// every folded form is two bytes too.
+fn cyrillic_table() -> &'static [CyrFold; 256] {
+    static TABLE: OnceLock<[CyrFold; 256]> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut t = [CyrFold::default(); 256];
+        for (i, e) in t.iter_mut().enumerate() {
+            let code = 0x0400 + i as u32;
+            let Some(c) = char::from_u32(code) else {
+                continue;
+            };
+            let f = fold_cyrillic(c, code);
+            let mut buf = [0u8; 4];
+            if let [x, y] = *f.encode_utf8(&mut buf).as_bytes() {
+                e.folded = [x, y];
+            }
+            e.upper = c.is_uppercase();
+        }
+        t
+    })
+}
+
+/// Token state of [`fold_tokens`].
+struct TokState {
+    in_tok: bool,
+    hashtag: bool,
+    start: u32,
+    cap: bool,
+}
+
+impl TokState {
+    #[inline]
+    fn sep(&mut self, c_is_hash: bool, out: &mut Vec<u8>, toks: &mut Vec<Tok>) {
+        if self.in_tok {
+            toks.push(Tok {
+                start: self.start,
+                end: out.len() as u32,
+                cap: self.cap,
+            });
+            out.push(b' ');
+            self.in_tok = false;
+        }
+        self.hashtag = c_is_hash;
+    }
+
+    /// Before a letter is written; `upper` is only asked at the start of a word.
+    #[inline]
+    fn letter(&mut self, out: &[u8], upper: impl FnOnce() -> bool) {
+        if !self.in_tok {
+            self.in_tok = true;
+            self.start = out.len() as u32;
+            self.cap = self.hashtag || upper();
+        }
+    }
+}
+
 /// Writes `s` as " tok tok … " (folded words, one space apart) and records where each word is
 /// and whether it was written with a capital letter or as a #hashtag.
 fn fold_tokens(s: &str, out: &mut String, toks: &mut Vec<Tok>) {
+    let mut bytes = Vec::new();
+    fold_bytes(s, &mut bytes, toks);
+    out.clear();
+    out.push_str(&String::from_utf8_lossy(&bytes));
+}
+
+/// [`fold_tokens`] into bytes, which is what the resolver works on: writing bytes costs less
+/// than encoding chars into a `String`. The output is always valid UTF-8.
+fn fold_bytes(s: &str, out: &mut Vec<u8>, toks: &mut Vec<Tok>) {
     out.clear();
     toks.clear();
-    out.push(' ');
-    let mut in_tok = false;
-    let mut hashtag = false;
-    let mut start = 0u32;
-    let mut cap = false;
-    for c in s.chars() {
-        match fold_char(c) {
-            Folded::Sep => {
-                if in_tok {
-                    toks.push(Tok {
-                        start,
-                        end: out.len() as u32,
-                        cap,
-                    });
-                    out.push(' ');
-                    in_tok = false;
+    out.reserve(s.len() + 2);
+    out.push(b' ');
+    let mut st = TokState {
+        in_tok: false,
+        hashtag: false,
+        start: 0,
+        cap: false,
+    };
+    let bytes = s.as_bytes();
+    let cyr = cyrillic_table();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        // Fast paths for ASCII and for Cyrillic (two-byte U+0400..U+04FF, lead bytes D0..D3),
+        // which are nearly all of every post; they give exactly what fold_char gives, which
+        // handles everything else.
+        if b < 0x80 {
+            i += 1;
+            match ASCII_FOLD[b as usize] {
+                ASCII_SEP => st.sep(b == b'#', out, toks),
+                ASCII_SKIP => {}
+                f => {
+                    st.letter(out, || b.is_ascii_uppercase());
+                    out.push(f);
                 }
-                hashtag = c == '#';
             }
+            continue;
+        }
+        if (0xD0..=0xD3).contains(&b) {
+            // Valid UTF-8: a continuation byte follows.
+            let e = cyr[(usize::from(b & 0x03) << 6) | usize::from(bytes[i + 1] & 0x3F)];
+            i += 2;
+            st.letter(out, || e.upper);
+            out.extend_from_slice(&e.folded);
+            continue;
+        }
+        let Some(c) = s[i..].chars().next() else {
+            break;
+        };
+        i += c.len_utf8();
+        match fold_char(c) {
+            Folded::Sep => st.sep(c == '#', out, toks),
             Folded::Skip => {
                 // A combining breve after и is a decomposed й; other marks are diacritics.
-                if in_tok && c == '\u{0306}' && out.ends_with('и') {
-                    out.pop();
-                    out.push('й');
+                if st.in_tok && c == '\u{0306}' && out.ends_with("и".as_bytes()) {
+                    out.truncate(out.len() - "и".len());
+                    out.extend_from_slice("й".as_bytes());
                 }
             }
             Folded::One(a) => {
-                if !in_tok {
-                    in_tok = true;
-                    start = out.len() as u32;
-                    cap = hashtag || c.is_uppercase();
-                }
-                out.push(a);
+                st.letter(out, || c.is_uppercase());
+                push_char(out, a);
             }
             Folded::Two(a, b) => {
-                if !in_tok {
-                    in_tok = true;
-                    start = out.len() as u32;
-                    cap = hashtag || c.is_uppercase();
-                }
-                out.push(a);
-                out.push(b);
+                st.letter(out, || c.is_uppercase());
+                push_char(out, a);
+                push_char(out, b);
             }
         }
     }
-    if in_tok {
-        toks.push(Tok {
-            start,
-            end: out.len() as u32,
-            cap,
-        });
-        out.push(' ');
-    }
+    st.sep(false, out, toks);
+}
+
+#[inline]
+fn push_char(out: &mut Vec<u8>, c: char) {
+    out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
 }
 
 fn is_cyrillic(s: &str) -> bool {
@@ -762,7 +1160,7 @@ fn is_cyrillic(s: &str) -> bool {
 fn alias_tok(full: &str, index: usize, stems: bool) -> AliasTok {
     let chars: Vec<char> = full.chars().collect();
     let n = chars.len();
-    let obl = index > 0 && is_oblast_word(full);
+    let obl = index > 0 && is_oblast_word(full.as_bytes());
     let mut stem = None;
     if stems && !obl && is_cyrillic(full) {
         let min = if index > 0 { 3 } else { 5 };
@@ -1353,6 +1751,46 @@ mod tests {
             empty.resolve(&RegionHints::default()),
             (Region::Unknown, RegionSource::None)
         );
+    }
+
+    #[test]
+    fn fold_fast_paths_agree_with_fold_char() {
+        // fold_tokens folds ASCII and Cyrillic itself, for speed; it must fold as fold_char.
+        for b in 0u8..128 {
+            let want = match fold_char(b as char) {
+                Folded::Sep => ASCII_SEP,
+                Folded::Skip => ASCII_SKIP,
+                Folded::One(a) => a as u8,
+                Folded::Two(..) => unreachable!("ASCII folds to one letter"),
+            };
+            assert_eq!(ASCII_FOLD[b as usize], want, "{b}");
+        }
+        for code in 0x0400..=0x04FF {
+            let c = char::from_u32(code).unwrap();
+            for s in [c.to_string(), format!("#{c}а"), format!("a{c}\u{0306} {c}")] {
+                let (mut got, mut got_t) = (String::new(), Vec::new());
+                fold_tokens(&s, &mut got, &mut got_t);
+                let mut want = String::from(" ");
+                for ch in s.chars() {
+                    match fold_char(ch) {
+                        Folded::One(a) => want.push(a),
+                        Folded::Two(a, b) => {
+                            want.push(a);
+                            want.push(b);
+                        }
+                        Folded::Sep => want.push(' '),
+                        Folded::Skip if ch == '\u{0306}' && want.ends_with('и') => {
+                            want.pop();
+                            want.push('й');
+                        }
+                        Folded::Skip => {}
+                    }
+                }
+                assert_eq!(got.trim(), want.trim(), "U+{code:04X}");
+                let first_upper = s.chars().next().is_some_and(char::is_uppercase);
+                assert_eq!(got_t[0].cap, first_upper || s.starts_with('#'), "{s}");
+            }
+        }
     }
 
     #[test]
