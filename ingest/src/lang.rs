@@ -686,16 +686,7 @@ impl LangDetector {
             words.extend(list.split_whitespace().map(|w| (w, bit)));
         }
         let mut suffixes = Vec::new();
-        for (list, bit) in [
-            (KK_CYR_SUFFIXES, S_KK_CYR),
-            (KK_CYR_PLURAL, S_KK_PL),
-            (RU_SUFFIXES, S_RU),
-            (UK_I_SUFFIXES, S_UK_I),
-            (TR_SUFFIXES, S_TR),
-            (DE_SUFFIXES, S_DE),
-            (EN_SUFFIXES, S_EN),
-            (KK_LAT_SUFFIXES, S_KK_LAT),
-        ] {
+        for (list, bit) in SUFFIX_LISTS {
             for w in list.split_whitespace() {
                 debug_assert!(w.chars().count() <= MAX_SUFFIX_CHARS, "{w}");
                 suffixes.push((w, bit));
@@ -1415,6 +1406,18 @@ const S_TR: u16 = 1 << 4;
 const S_DE: u16 = 1 << 5;
 const S_EN: u16 = 1 << 6;
 const S_KK_LAT: u16 = 1 << 7;
+
+/// Every suffix list with the evidence bit it sets, for the suffix trie and its test.
+const SUFFIX_LISTS: [(&str, u16); 8] = [
+    (KK_CYR_SUFFIXES, S_KK_CYR),
+    (KK_CYR_PLURAL, S_KK_PL),
+    (RU_SUFFIXES, S_RU),
+    (UK_I_SUFFIXES, S_UK_I),
+    (TR_SUFFIXES, S_TR),
+    (DE_SUFFIXES, S_DE),
+    (EN_SUFFIXES, S_EN),
+    (KK_LAT_SUFFIXES, S_KK_LAT),
+];
 /// Longest suffix in any list, in characters.
 const MAX_SUFFIX_CHARS: usize = 6;
 
@@ -1884,16 +1887,7 @@ mod tests {
     #[test]
     fn tables_match_lists() {
         let d = det();
-        let lists = [
-            (KK_CYR_SUFFIXES, S_KK_CYR),
-            (KK_CYR_PLURAL, S_KK_PL),
-            (RU_SUFFIXES, S_RU),
-            (UK_I_SUFFIXES, S_UK_I),
-            (TR_SUFFIXES, S_TR),
-            (DE_SUFFIXES, S_DE),
-            (EN_SUFFIXES, S_EN),
-            (KK_LAT_SUFFIXES, S_KK_LAT),
-        ];
+        let lists = SUFFIX_LISTS;
         let naive = |w: &str| {
             let mut sfx = 0u16;
             for (n, (i, _)) in w.char_indices().rev().enumerate() {
