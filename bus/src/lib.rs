@@ -8,6 +8,8 @@
 //!   in-process broker used by `sarap run` and the tests.
 //! - [`telemetry`]: `/metrics`, `/healthz` and `/readyz` for every role.
 
+#![warn(missing_docs)]
+
 pub mod kafka;
 pub mod pipeline;
 pub mod telemetry;

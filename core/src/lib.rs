@@ -4,6 +4,8 @@
 //! Everything here is pure (no I/O beyond reading files on request) so that every role,
 //! tool and test shares one definition of what a message, a policy and a region are.
 
+#![warn(missing_docs)]
+
 pub mod config;
 pub mod contracts;
 pub mod ids;

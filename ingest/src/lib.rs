@@ -7,6 +7,8 @@
 //! input order so results do not depend on thread timing. The raw author id and the raw text
 //! never leave this crate.
 
+#![warn(missing_docs)]
+
 pub mod dedup;
 pub mod lang;
 pub mod normalize;
