@@ -8,8 +8,8 @@ mod support;
 use sarap::synth::{generate, SynthOptions};
 use std::collections::HashSet;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-use support::kafka::read_all;
+use std::time::Duration;
+use support::kafka::{read_all, Reader, Record};
 use support::tansu::Tansu;
 
 const RAW: &str = "posts.raw";
@@ -36,20 +36,13 @@ fn spawn_ingest(cfg: &std::path::Path, log: &std::path::Path) -> Child {
         .expect("sarap ingest starts")
 }
 
-/// Distinct raw (partition, offset) pairs that have an output so far, and the output count.
-fn accounted(brokers: &str, expect: usize) -> (HashSet<(i64, i64)>, usize) {
-    let recs = read_all(brokers, &OUT, expect, Duration::from_millis(1500));
-    let set = recs
-        .iter()
-        .map(|r| {
-            let j = r.json();
-            (
-                j["source"]["partition"].as_i64().unwrap(),
-                j["source"]["offset"].as_i64().unwrap(),
-            )
-        })
-        .collect();
-    (set, recs.len())
+/// The raw (partition, offset) an output was made from.
+fn source_of(r: &Record) -> (i64, i64) {
+    let j = r.json();
+    (
+        j["source"]["partition"].as_i64().unwrap(),
+        j["source"]["offset"].as_i64().unwrap(),
+    )
 }
 
 #[test]
@@ -63,7 +56,7 @@ fn killing_ingest_mid_stream_loses_nothing() {
         &cfg,
         format!(
             "policy = \"config/policy.toml\"\n[kafka]\nbrokers = \"{brokers}\"\nsession_timeout_ms = 6000\n\
-             [telemetry]\nlisten = \"127.0.0.1:0\"\n[ingest]\nbatch_size = 50\nbatch_wait_ms = 5\n"
+             [telemetry]\nlisten = \"127.0.0.1:0\"\n[ingest]\nbatch_size = 10\nbatch_wait_ms = 5\n"
         ),
     )
     .unwrap();
@@ -72,7 +65,7 @@ fn killing_ingest_mid_stream_loses_nothing() {
     // Raw stream with malformed lines and redeliveries, produced before ingest starts.
     let opts = SynthOptions {
         seed: 3,
-        posts: 6000,
+        posts: 12000,
         malformed_rate: 0.03,
         duplicate_rate: 0.02,
         start: chrono::Utc::now() - chrono::Duration::hours(6),
@@ -96,59 +89,103 @@ fn killing_ingest_mid_stream_loses_nothing() {
         .collect();
     assert_eq!(raw.len(), n);
 
-    // First run: kill it hard once some, but not all, output is there.
+    // First run: kill it hard as soon as some output is there (the reader sees each output
+    // as it arrives, so the kill lands mid-stream however fast ingest runs).
+    let mut reader = Reader::new(&brokers, &OUT);
     let mut first = spawn_ingest(&cfg, &log);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let before_kill = loop {
-        let (done, _) = accounted(&brokers, n);
-        if done.len() >= n / 10 || Instant::now() > deadline {
-            break done.len();
+    let started = reader.poll_until(Duration::from_secs(60), |r| r.len() >= n / 20);
+    // Let the group commit once, so the restart resumes from a committed offset rather than
+    // from the beginning; keep reading meanwhile.
+    let mut committed = 0;
+    for _ in 0..50 {
+        committed = committed_total(&brokers);
+        if committed > 0 {
+            break;
         }
-        assert!(
-            first.try_wait().unwrap().is_none(),
-            "ingest exited early; log: {}",
-            log.display()
-        );
-    };
+        reader.poll_until(Duration::from_millis(100), |_| false);
+    }
     first.kill().unwrap();
     first.wait().unwrap();
+    let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(started, "no output within 60 s; log: {}", log_text());
     assert!(
-        before_kill > 0,
-        "no output before the kill; log: {}",
-        std::fs::read_to_string(&log).unwrap_or_default()
+        committed > 0,
+        "the group committed nothing within 5 s; log: {}",
+        log_text()
     );
+    // What the killed process wrote is whatever the broker has now; read to quiescence.
+    reader.poll_until(Duration::from_secs(2), |_| false);
+    let before_kill: HashSet<(i64, i64)> = reader.records().iter().map(source_of).collect();
     assert!(
-        before_kill < n,
+        before_kill.len() < n,
         "ingest finished before it could be killed; make the stream longer"
     );
 
-    // Second run: must complete the stream.
+    // Second run: must complete the stream. Sources are collected incrementally: parsing
+    // every record again after each poll would be quadratic.
     let mut second = spawn_ingest(&cfg, &log);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let (done, outputs) = loop {
-        let (done, outputs) = accounted(&brokers, n * 2);
-        if raw.is_subset(&done) || Instant::now() > deadline {
-            break (done, outputs);
+    let mut done: HashSet<(i64, i64)> = HashSet::new();
+    let mut seen = 0;
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let complete = loop {
+        done.extend(reader.records()[seen..].iter().map(source_of));
+        seen = reader.records().len();
+        if raw.is_subset(&done) {
+            break true;
         }
+        if std::time::Instant::now() > deadline {
+            break false;
+        }
+        reader.poll_until(Duration::from_millis(300), |_| false);
     };
     // SIGTERM: the role drains and exits cleanly.
     sigterm(&second);
     let status = second.wait().unwrap();
     let missing: Vec<_> = raw.difference(&done).take(5).collect();
     assert!(
-        missing.is_empty(),
+        complete && missing.is_empty(),
         "{} raw posts have no output, e.g. {missing:?}; log: {}",
         raw.difference(&done).count(),
-        std::fs::read_to_string(&log).unwrap_or_default()
+        log_text()
     );
     assert!(
         status.success(),
         "ingest did not exit cleanly on SIGTERM: {status:?}"
     );
+    let outputs = reader.records().len();
     eprintln!(
-        "killed after {before_kill}/{n} outputs; {outputs} outputs in all ({} re-deliveries)",
+        "killed after {}/{n} outputs with {committed} offsets committed; {outputs} outputs in all ({} re-deliveries)",
+        before_kill.len(),
         outputs - n
     );
+    assert!(
+        outputs - n < before_kill.len(),
+        "the restart ignored the committed offsets"
+    );
+}
+
+/// Sum of the offsets the ingest group has committed on `posts.raw` (an offset fetch; this
+/// consumer never joins the group).
+fn committed_total(brokers: &str) -> i64 {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let c: BaseConsumer = rdkafka::config::ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", "sarap-ingest")
+        .create()
+        .unwrap();
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    for p in 0..3 {
+        tpl.add_partition(RAW, p);
+    }
+    c.committed_offsets(tpl, Duration::from_secs(5))
+        .map(|t| {
+            t.elements()
+                .iter()
+                .filter_map(|e| e.offset().to_raw())
+                .filter(|o| *o > 0)
+                .sum()
+        })
+        .unwrap_or(0)
 }
 
 /// Sends SIGTERM through the `kill` command (no libc dependency for one call).
