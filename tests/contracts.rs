@@ -74,7 +74,7 @@ fn good_examples() -> Vec<(&'static str, Value)> {
         (
             "audit.decisions",
             json!({
-                "schema": "sarap.audit.decision/1", "decision_id": "d-0001", "seq": 1,
+                "schema": "sarap.audit.decision/1", "decision_id": "d-0001", "chain": "an-host-1", "seq": 1,
                 "prev_hash": "0000000000000000000000000000000000000000000000000000000000000000",
                 "hash": "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8", "at": t,
                 "post_key": "0f1e2d3c4b5a69788796a5b4c3d2e1f0",

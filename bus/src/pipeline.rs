@@ -117,6 +117,13 @@ pub struct OutRecord {
 pub trait Transform: Send {
     /// Turns a batch into output records; must not fail on bad input (reject it instead).
     fn transform(&mut self, batch: &[InMsg]) -> Vec<OutRecord>;
+
+    /// Like [`Transform::transform`], for roles whose machinery can fail (a model runtime):
+    /// an error stops the loop without storing the batch's offsets, so the batch is
+    /// processed again after the restart instead of being lost.
+    fn try_transform(&mut self, batch: &[InMsg]) -> anyhow::Result<Vec<OutRecord>> {
+        Ok(self.transform(batch))
+    }
 }
 
 /// Settings of one consuming loop.
@@ -162,13 +169,19 @@ pub struct BusContext {
 
 impl ClientContext for BusContext {
     fn stats(&self, stats: Statistics) {
-        for (topic, t) in &stats.topics {
-            for (pid, p) in &t.partitions {
-                // librdkafka reports -1 for partitions it does not consume or has no commit for.
-                if *pid >= 0 && p.consumer_lag >= 0 {
-                    LAG.with_label_values(&[&self.group, topic, &pid.to_string()])
-                        .set(p.consumer_lag);
-                }
+        record_lag(&self.group, &stats);
+    }
+}
+
+/// Sets `sarap_consumer_lag` from a consumer's librdkafka statistics; for roles with their own
+/// consumer loop (the sink), so every group's lag is one metric.
+pub fn record_lag(group: &str, stats: &Statistics) {
+    for (topic, t) in &stats.topics {
+        for (pid, p) in &t.partitions {
+            // librdkafka reports -1 for partitions it does not consume or has no commit for.
+            if *pid >= 0 && p.consumer_lag >= 0 {
+                LAG.with_label_values(&[group, topic, &pid.to_string()])
+                    .set(p.consumer_lag);
             }
         }
     }
@@ -302,7 +315,7 @@ impl Pipeline {
                 continue;
             }
             let started = Instant::now();
-            let outputs = transform.transform(&batch);
+            let outputs = transform.try_transform(&batch)?;
             let produced = self.produce_all(outputs).await?;
             self.store_offsets(&batch)?;
             BATCH_SIZE

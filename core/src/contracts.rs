@@ -429,7 +429,10 @@ pub struct AuditDecision {
     pub schema: String,
     /// Unique id of the decision.
     pub decision_id: String,
-    /// Position in the writer's chain.
+    /// The chain this record belongs to: one per analyzer process, so concurrent writers
+    /// never interleave one chain.
+    pub chain: String,
+    /// Position in the chain, from 0.
     pub seq: u64,
     /// Hash of the previous record (hex); zeros for the first.
     pub prev_hash: String,
@@ -512,6 +515,21 @@ pub struct RegionalSignal {
     /// Matches per claim, most frequent first.
     #[serde(default)]
     pub top_claims: Vec<(String, u64)>,
+    /// Posts per language (`kk`, `ru`, `en`, `other`).
+    #[serde(default)]
+    pub languages: BTreeMap<String, u64>,
+    /// Posts that are near-duplicate copies of another post in the window (posts − distinct clusters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copies: Option<u64>,
+    /// Largest near-duplicate clusters in the window with their posts (copy-paste campaigns).
+    #[serde(default)]
+    pub top_dup_clusters: Vec<(String, u64)>,
+    /// Posts that arrived after the window closed and were applied as a correction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_posts: Option<u64>,
+    /// 0 for the first publication of the window; each correction publishes the next revision.
+    #[serde(default)]
+    pub revision: u32,
     /// Risk index, 0..1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub risk: Option<f32>,
