@@ -38,8 +38,8 @@ impl BenchResult {
 }
 
 /// The reference transform: parse each payload as JSON and produce nothing.
-struct ParseOnly {
-    parsed: u64,
+pub(crate) struct ParseOnly {
+    pub(crate) parsed: u64,
 }
 
 impl Transform for ParseOnly {
@@ -54,12 +54,12 @@ impl Transform for ParseOnly {
 }
 
 /// A key used only by benchmarks, so they need no secret.
-fn bench_key() -> PseudonymKey {
+pub(crate) fn bench_key() -> PseudonymKey {
     PseudonymKey::from_secret(b"sarap-bench-only-key-not-a-secret-0001", "bench")
         .expect("bench key is long enough")
 }
 
-async fn timed<T: Transform>(
+pub(crate) async fn timed<T: Transform>(
     loaded: &Loaded,
     brokers: &str,
     group: &str,
@@ -199,7 +199,7 @@ pub async fn bench_ingest(
     })
 }
 
-fn median(v: &mut [f64]) -> f64 {
+pub(crate) fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }

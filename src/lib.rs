@@ -3,7 +3,11 @@
 
 #![warn(missing_docs)]
 
+pub mod analyze;
 pub mod bench;
+pub mod bench_analyze;
+pub mod bench_sink;
 pub mod replay;
 pub mod roles;
+pub mod sink;
 pub mod synth;

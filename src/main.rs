@@ -31,15 +31,21 @@ enum Command {
     Run(RunArgs),
     /// Role: posts.raw → posts.clean and posts.rejected.
     Ingest(Common),
-    /// Role: posts.clean → posts.scored and audit.decisions (not in this build yet).
+    /// Role: posts.clean → posts.scored, audit.decisions and factcheck.requests.
     Analyze(Common),
-    /// Role: posts.scored → signals.regional, store and API (not in this build yet).
+    /// Role: posts.scored → signals.regional, store (SQLite or PostgreSQL) and HTTP API.
     Sink(Common),
     /// Policy tools.
     Policy {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// Score a JSONL file of {"id","text"} offline; one JSON line per input on stdout.
+    Classify(ClassifyArgs),
+    /// Train the heads and calibrate the claim threshold from the labelled data.
+    Train(TrainArgs),
+    /// Per-language precision, recall and F1 of the committed heads on the test split.
+    Eval(EvalArgs),
     /// Produce a JSONL file of raw posts into posts.raw.
     Replay(ReplayArgs),
     /// Write a realistic synthetic stream of raw posts as JSONL.
@@ -76,6 +82,91 @@ enum BenchCommand {
         #[command(flatten)]
         common: Common,
     },
+    /// Sink throughput (aggregate, store, publish) against consume + JSON parse alone; memory at 1× and 10×.
+    Sink {
+        /// Synthetic scored posts to push through (the memory run also uses 10× this).
+        #[arg(long, default_value_t = 30_000)]
+        posts: usize,
+        /// Partitions of the bench topic.
+        #[arg(long, default_value_t = 12)]
+        partitions: i32,
+        /// Alternating rounds of reference and sink; medians are reported.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        /// Event-time density of the throughput stream (default: the sizing's 1,000 posts/s).
+        #[arg(long, default_value_t = 60_000.0)]
+        posts_per_minute: f64,
+        /// Internal: one memory run of this many posts in this process, printed as JSON.
+        #[arg(long, hide = true)]
+        memory_run: Option<usize>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Analyze path (batching, cache, heads, claims, audit) against bare ONNX Runtime.
+    Analyze {
+        /// Unique texts drawn from the labelled data.
+        #[arg(long, default_value_t = 1500)]
+        unique: usize,
+        /// Seed of the stream.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Args)]
+struct ClassifyArgs {
+    /// JSONL input, one {"id","text"} per line.
+    #[arg(long)]
+    input: PathBuf,
+    /// Claims registry (JSONL: claim_id, verdict, lang, text, source); default: analyze.claims.
+    #[arg(long)]
+    claims: Option<PathBuf>,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args)]
+struct DataArgs {
+    /// Labelled corpus folder (kk.jsonl, ru.jsonl, en.jsonl).
+    #[arg(long, default_value = "data/labelled")]
+    labelled: PathBuf,
+    /// Claims registry.
+    #[arg(long, default_value = "data/claims/registry.jsonl")]
+    registry: PathBuf,
+    /// Labelled (post, claim) pairs.
+    #[arg(long, default_value = "data/claims/pairs.jsonl")]
+    pairs: PathBuf,
+}
+
+impl From<DataArgs> for sarap_analyzers::train::DataPaths {
+    fn from(a: DataArgs) -> Self {
+        sarap_analyzers::train::DataPaths {
+            labelled: a.labelled,
+            registry: a.registry,
+            pairs: a.pairs,
+        }
+    }
+}
+
+#[derive(Args)]
+struct TrainArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Where the weights and cards go (default: analyze.heads_dir).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(flatten)]
+    common: Common,
 }
 
 #[derive(Args)]
@@ -187,10 +278,35 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
             sarap::roles::run_all(loaded, a.sample_rate, sample).await?;
         }
         Command::Ingest(c) => roles::ingest_main(load(&c)?).await?,
-        Command::Analyze(c) | Command::Sink(c) => {
-            load(&c)?;
-            anyhow::bail!("this role is not part of this build yet (see the open issues); `sarap run` runs the roles that are");
+        Command::Analyze(c) => sarap::analyze::analyze_main(load(&c)?).await?,
+        Command::Classify(a) => {
+            let loaded = load(&a.common)?;
+            let n = tokio::task::block_in_place(|| {
+                let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                sarap::analyze::classify(&loaded, &a.input, a.claims.as_deref(), &mut out)
+            })?;
+            eprintln!("classified {n} posts");
         }
+        Command::Train(a) => {
+            let loaded = load(&a.common)?;
+            let out = a.out.unwrap_or(loaded.config.analyze.heads_dir.clone());
+            let report = tokio::task::block_in_place(|| {
+                sarap::analyze::train(&loaded, a.data.into(), &out)
+            })?;
+            print!("{report}");
+            eprintln!("heads and cards written to {}", out.display());
+        }
+        Command::Eval(a) => {
+            let loaded = load(&a.common)?;
+            let (report, ok) =
+                tokio::task::block_in_place(|| sarap::analyze::eval(&loaded, a.data.into()))?;
+            print!("{report}");
+            if !ok {
+                eprintln!("below target: macro-F1 >= 0.80 (sentiment) and >= 0.85 (hostility) in every language");
+                return Ok(ExitCode::from(1));
+            }
+        }
+        Command::Sink(c) => sarap::sink::sink_main(load(&c)?).await?,
         Command::Policy {
             command: PolicyCommand::Check { file },
         } => return Ok(policy_check(&file)),
@@ -224,6 +340,49 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
         } => {
             let r = sarap::bench::bench_ingest(load(&common)?, posts, partitions, rounds).await?;
             println!("{}", r.json_line());
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Sink {
+                    posts,
+                    partitions,
+                    rounds,
+                    posts_per_minute,
+                    memory_run,
+                    common,
+                },
+        } => {
+            let loaded = load(&common)?;
+            if let Some(n) = memory_run {
+                println!(
+                    "{}",
+                    sarap::bench_sink::memory_run(&loaded, n, partitions).await?
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            let opts = sarap::bench_sink::SinkBenchOptions {
+                posts,
+                partitions,
+                rounds,
+                posts_per_minute,
+                config: common.config.clone(),
+            };
+            let r = sarap::bench_sink::bench_sink(loaded, &opts).await?;
+            println!("{}", r.json_line());
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Analyze {
+                    unique,
+                    seed,
+                    common,
+                },
+        } => {
+            let loaded = load(&common)?;
+            let r = tokio::task::block_in_place(|| {
+                sarap::bench_analyze::bench_analyze(&loaded, unique, seed)
+            })?;
+            println!("{}", serde_json::to_string(&r)?);
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -23,9 +23,13 @@ pub enum StartupError {
     /// The pseudonymisation key is missing or too short.
     #[error("{0}")]
     Key(#[from] sarap_core::pseudonym::KeyError),
+    /// A model is missing, has no card, or does not match its card or the policy.
+    #[error("{0}")]
+    Model(String),
 }
 
 /// Config, checked policy and pseudonymisation key: what a role may not start without.
+#[derive(Clone)]
 pub struct Loaded {
     /// The configuration.
     pub config: Config,
@@ -87,7 +91,7 @@ pub async fn run_ingest(
 }
 
 /// Serves `/metrics`, `/healthz` and `/readyz` with the given readiness checks declared.
-async fn start_telemetry(loaded: &Loaded, checks: &[&str]) -> anyhow::Result<Readiness> {
+pub async fn start_telemetry(loaded: &Loaded, checks: &[&str]) -> anyhow::Result<Readiness> {
     let ready = Readiness::default();
     for c in checks {
         ready.declare(c);
@@ -162,8 +166,36 @@ pub async fn run_all(
         )
         .await?;
     }
-    let ready = start_telemetry(&loaded, &["ingest"]).await?;
+    let ready = start_telemetry(&loaded, &["ingest", "analyze", "sink", "store"]).await?;
     let shutdown = shutdown_on_signals();
+    // Models load before the stream starts, so a missing model stops `sarap run` at once.
+    let (models, registry) = crate::analyze::load_models(&loaded).await?;
+    let analyze = {
+        let (loaded, brokers, ready, shutdown) = (
+            loaded.clone(),
+            brokers.clone(),
+            ready.clone(),
+            shutdown.clone(),
+        );
+        // Its own task: the analyze transform holds its thread while the model runs.
+        tokio::spawn(async move {
+            crate::analyze::run_analyze(&loaded, &brokers, &ready, shutdown, None, models, registry)
+                .await
+        })
+    };
+    // The store opens and the API binds before the stream starts, so either failing stops at once.
+    let (sink_store, _) = crate::sink::start_sink(&loaded).await?;
+    let sink = {
+        let (loaded, brokers, ready, shutdown) = (
+            loaded.clone(),
+            brokers.clone(),
+            ready.clone(),
+            shutdown.clone(),
+        );
+        tokio::spawn(async move {
+            crate::sink::run_sink(&loaded, &brokers, sink_store, &ready, shutdown, None).await
+        })
+    };
     let feeder = if sample_rate > 0.0 {
         let producer = sarap_bus::kafka::producer(&loaded.config.kafka, &brokers)?;
         let opts = crate::replay::ReplayOptions {
@@ -192,6 +224,18 @@ pub async fn run_all(
     if let Some(f) = feeder {
         f.abort();
     }
+    let analyzed = analyze.await??;
+    let sunk = sink.await??;
+    tracing::info!(
+        consumed = sunk.consumed,
+        signals = sunk.signals_produced,
+        "sink stopped"
+    );
+    tracing::info!(
+        consumed = analyzed.consumed,
+        produced = analyzed.produced,
+        "analyze stopped"
+    );
     tracing::info!(
         consumed = report.consumed,
         produced = report.produced,

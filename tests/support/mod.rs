@@ -1,3 +1,6 @@
 //! Shared helpers for integration tests; include with `mod support;`.
+pub mod clean;
+pub mod http;
 pub mod kafka;
+pub mod postgres;
 pub mod tansu;

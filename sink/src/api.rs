@@ -1,0 +1,578 @@
+//! The HTTP JSON API for analysts and the dashboard (axum), and its OpenAPI document.
+//!
+//! - `GET /api/regions`: the 20 regions with their latest published base window and alert.
+//! - `GET /api/signals?region=&from=&to=&resolution=&limit=`: published signals, oldest first.
+//! - `GET /api/alerts?state=&region=&limit=`: alerts, newest first.
+//! - `POST /api/alerts/{id}/review`: `{"decision": "confirm"|"dismiss", "reason", "analyst"}`.
+//! - `GET /api/openapi.json`: the OpenAPI 3.1 document of all of the above.
+//!
+//! Nothing here is keyed by author and nothing shows an alert as confirmed unless an analyst's
+//! review, with who, when and why, is recorded. Authentication belongs in front of this API
+//! (the reverse proxy or ingress); the `analyst` field is recorded as given.
+
+use crate::store::{AlertQuery, Decision, ReviewOutcome, SignalQuery, SignalRow, Store};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use sarap_core::{Region, REGIONS};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// Code of the base resolution (`5m`), the default of `/api/signals`.
+    pub base_code: String,
+    /// Every resolution code served.
+    pub codes: Vec<String>,
+    /// The policy's purpose lists `regional_signals` (else `/api/regions` and `/api/signals` answer 403).
+    pub allow_signals: bool,
+    /// The policy's purpose lists `alerts` (else the alert endpoints answer 403).
+    pub allow_alerts: bool,
+}
+
+fn not_allowed(output: &str) -> Response {
+    error(
+        StatusCode::FORBIDDEN,
+        format!("the policy's purpose.allowed_outputs does not list {output:?}"),
+    )
+}
+
+/// The API routes (merge them into a router or serve them with [`serve`]).
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/api/regions", get(regions))
+        .route("/api/signals", get(signals))
+        .route("/api/alerts", get(alerts))
+        .route("/api/alerts/{id}/review", post(review))
+        .route("/api/openapi.json", get(openapi_json))
+        .with_state(state)
+}
+
+/// Binds `addr` and serves the API in the background; returns the bound address.
+pub async fn serve(addr: &str, state: ApiState) -> anyhow::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("sink.api_listen {addr}: {e}"))?;
+    let local = listener.local_addr()?;
+    let app = router(state);
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "API server stopped");
+        }
+    });
+    Ok(local)
+}
+
+fn error(code: StatusCode, msg: impl Into<String>) -> Response {
+    (code, Json(json!({ "error": msg.into() }))).into_response()
+}
+
+/// A bad request parameter (kept small; it becomes a 400 response).
+struct BadParam(String);
+
+impl IntoResponse for BadParam {
+    fn into_response(self) -> Response {
+        error(StatusCode::BAD_REQUEST, self.0)
+    }
+}
+
+fn store_error(e: crate::store::StoreError) -> Response {
+    tracing::warn!(error = %e, "API store query failed");
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the store is not available",
+    )
+}
+
+/// A stored signal with its alert's review state now, its alert id and resolution.
+fn signal_json(r: &SignalRow) -> Value {
+    let mut v: Value = serde_json::from_str(&r.signal).unwrap_or(Value::Null);
+    if let Some(o) = v.as_object_mut() {
+        if let Some(state) = &r.alert_state {
+            o.insert("alert".into(), Value::String(state.clone()));
+        }
+        o.insert("alert_id".into(), json!(r.alert_id));
+        o.insert("resolution".into(), json!(r.resolution));
+    }
+    v
+}
+
+async fn regions(State(st): State<ApiState>) -> Response {
+    if !st.allow_signals {
+        return not_allowed("regional_signals");
+    }
+    let latest = match st.store.latest_signals(&st.base_code).await {
+        Ok(v) => v,
+        Err(e) => return store_error(e),
+    };
+    let alerts = match st
+        .store
+        .alerts(&AlertQuery {
+            limit: 10_000,
+            ..AlertQuery::default()
+        })
+        .await
+    {
+        Ok(v) => v,
+        Err(e) => return store_error(e),
+    };
+    let mut by_region: HashMap<String, Value> = HashMap::new();
+    for r in &latest {
+        let v = signal_json(r);
+        if let Some(region) = v.get("region").and_then(Value::as_str) {
+            by_region.insert(region.to_string(), v.clone());
+        }
+    }
+    let out: Vec<Value> = REGIONS
+        .iter()
+        .map(|info| {
+            let id = info.region.as_str();
+            let mine: Vec<_> = alerts.iter().filter(|a| a.region == id).collect();
+            let active = mine.iter().find(|a| a.active);
+            json!({
+                "region": id,
+                "iso": info.iso,
+                "name_en": info.name_en,
+                "name_ru": info.name_ru,
+                "name_kk": info.name_kk,
+                "latest": by_region.get(id).cloned().unwrap_or(Value::Null),
+                "active_alert": active.map(|a| json!({"id": a.id, "level": a.level, "state": a.state})),
+                "open_alerts": mine.iter().filter(|a| a.state == "open").count(),
+            })
+        })
+        .collect();
+    Json(json!({ "resolution": st.base_code, "regions": out })).into_response()
+}
+
+fn parse_time(q: &HashMap<String, String>, key: &str, default: i64) -> Result<i64, BadParam> {
+    match q.get(key).map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        None => Ok(default),
+        Some(s) => chrono::DateTime::parse_from_rfc3339(s)
+            .map(|t| t.timestamp())
+            .map_err(|_| {
+                BadParam(format!(
+                    "{key}: {s:?} is not an RFC 3339 time like 2026-11-01T10:00:00Z"
+                ))
+            }),
+    }
+}
+
+fn parse_region(q: &HashMap<String, String>) -> Result<Option<String>, BadParam> {
+    match q.get("region").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => match s.parse::<Region>() {
+            Ok(Region::Unknown) | Err(_) => Err(BadParam(format!(
+                "region: {s:?} is not one of the 20 region ids (see /api/regions)"
+            ))),
+            Ok(r) => Ok(Some(r.as_str().to_string())),
+        },
+    }
+}
+
+fn parse_limit(q: &HashMap<String, String>, default: i64) -> Result<i64, BadParam> {
+    match q.get("limit") {
+        None => Ok(default),
+        Some(s) => match s.trim().parse::<i64>() {
+            Ok(n) if (1..=10_000).contains(&n) => Ok(n),
+            _ => Err(BadParam("limit: must be in 1..=10000".into())),
+        },
+    }
+}
+
+async fn signals(State(st): State<ApiState>, Query(q): Query<HashMap<String, String>>) -> Response {
+    if !st.allow_signals {
+        return not_allowed("regional_signals");
+    }
+    let now = chrono::Utc::now().timestamp();
+    let query = (|| {
+        let region = parse_region(&q)?;
+        let to = parse_time(&q, "to", now + 86_400)?;
+        let from = parse_time(&q, "from", to - 86_400)?;
+        let resolution = q
+            .get("resolution")
+            .cloned()
+            .unwrap_or_else(|| st.base_code.clone());
+        if !st.codes.contains(&resolution) {
+            return Err(BadParam(format!(
+                "resolution: {resolution:?} is not one of {:?}",
+                st.codes
+            )));
+        }
+        if from > to {
+            return Err(BadParam("from: must not be after to".into()));
+        }
+        Ok(SignalQuery {
+            region,
+            resolution,
+            from,
+            to,
+            limit: parse_limit(&q, 2000)?,
+        })
+    })();
+    let query = match query {
+        Ok(q) => q,
+        Err(r) => return r.into_response(),
+    };
+    match st.store.signals(&query).await {
+        Ok(rows) => {
+            let signals: Vec<Value> = rows.iter().map(signal_json).collect();
+            Json(json!({
+                "resolution": query.resolution,
+                "count": signals.len(),
+                "signals": signals,
+            }))
+            .into_response()
+        }
+        Err(e) => store_error(e),
+    }
+}
+
+async fn alerts(State(st): State<ApiState>, Query(q): Query<HashMap<String, String>>) -> Response {
+    if !st.allow_alerts {
+        return not_allowed("alerts");
+    }
+    let region = match parse_region(&q) {
+        Ok(r) => r,
+        Err(r) => return r.into_response(),
+    };
+    let state = q
+        .get("state")
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
+    if let Some(s) = &state {
+        if !["open", "confirmed", "dismissed"].contains(&s.as_str()) {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "state: must be open, confirmed or dismissed",
+            );
+        }
+    }
+    let limit = match parse_limit(&q, 500) {
+        Ok(l) => l,
+        Err(r) => return r.into_response(),
+    };
+    match st
+        .store
+        .alerts(&AlertQuery {
+            state,
+            region,
+            limit,
+        })
+        .await
+    {
+        Ok(v) => Json(json!({ "alerts": v })).into_response(),
+        Err(e) => store_error(e),
+    }
+}
+
+/// Body of `POST /api/alerts/{id}/review`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewRequest {
+    /// `confirm` or `dismiss`.
+    pub decision: Decision,
+    /// Why, in words (required).
+    pub reason: String,
+    /// Who reviews (required).
+    pub analyst: String,
+}
+
+async fn review(State(st): State<ApiState>, Path(id): Path<String>, body: Bytes) -> Response {
+    if !st.allow_alerts {
+        return not_allowed("alerts");
+    }
+    let req: ReviewRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("body: {e}; expected {{\"decision\": \"confirm\"|\"dismiss\", \"reason\": \"…\", \"analyst\": \"…\"}}"),
+            )
+        }
+    };
+    let reason = req.reason.trim();
+    let analyst = req.analyst.trim();
+    if analyst.is_empty() || analyst.chars().count() > 200 {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "analyst: who reviews is required (at most 200 characters)",
+        );
+    }
+    if reason.chars().count() < 3 || reason.chars().count() > 2000 {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "reason: a reason of 3 to 2000 characters is required",
+        );
+    }
+    let at = chrono::Utc::now().timestamp();
+    match st
+        .store
+        .review_alert(&id, analyst, req.decision, reason, at)
+        .await
+    {
+        Ok(ReviewOutcome::Done(a)) => {
+            tracing::info!(alert = %a.id, state = %a.state, analyst, "alert reviewed");
+            Json(a).into_response()
+        }
+        Ok(ReviewOutcome::NotFound) => error(StatusCode::NOT_FOUND, format!("no alert {id:?}")),
+        Ok(ReviewOutcome::AlreadyReviewed(a)) => (
+            StatusCode::CONFLICT,
+            Json(json!({
+                "error": format!("alert {id:?} was already reviewed ({}); reviews are final", a.state),
+                "alert": a,
+            })),
+        )
+            .into_response(),
+        Err(e) => store_error(e),
+    }
+}
+
+async fn openapi_json() -> Response {
+    Json(openapi()).into_response()
+}
+
+/// Moves `$defs` of a generated JSON Schema into `components/schemas` and rewrites its refs.
+fn hoist_defs(mut schema: Value, components: &mut serde_json::Map<String, Value>) -> Value {
+    if let Some(Value::Object(defs)) = schema.as_object_mut().and_then(|o| o.remove("$defs")) {
+        for (k, v) in defs {
+            let v = hoist_defs(v, components);
+            components.insert(k, v);
+        }
+    }
+    fn rewrite(v: &mut Value) {
+        match v {
+            Value::Object(o) => {
+                if let Some(Value::String(r)) = o.get_mut("$ref") {
+                    if let Some(name) = r.strip_prefix("#/$defs/") {
+                        *r = format!("#/components/schemas/{name}");
+                    }
+                }
+                o.remove("$schema");
+                o.remove("$id");
+                for x in o.values_mut() {
+                    rewrite(x);
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(rewrite),
+            _ => {}
+        }
+    }
+    rewrite(&mut schema);
+    schema
+}
+
+/// The OpenAPI 3.1 document. The signal schema is generated from the `signals.regional`
+/// contract, so the API documentation cannot drift from the topic's.
+pub fn openapi() -> Value {
+    let mut components = serde_json::Map::new();
+    let signal = sarap_core::json_schemas()
+        .into_iter()
+        .find(|(topic, _, _)| *topic == "signals.regional")
+        .map(|(_, _, s)| s)
+        .expect("the signals.regional contract exists");
+    let mut signal = hoist_defs(signal, &mut components);
+    if let Some(props) = signal.get_mut("properties").and_then(Value::as_object_mut) {
+        props.insert(
+            "alert_id".into(),
+            json!({"type": ["string", "null"], "description": "Alert associated with the window; its review state is in `alert`."}),
+        );
+        props.insert(
+            "resolution".into(),
+            json!({"type": "string", "description": "Resolution code: the base window (e.g. 5m), 1h or 1d."}),
+        );
+    }
+    components.insert("RegionalSignal".into(), signal);
+    components.insert(
+        "Error".into(),
+        json!({
+            "type": "object", "required": ["error"],
+            "properties": {"error": {"type": "string"}}
+        }),
+    );
+    components.insert(
+        "Review".into(),
+        json!({
+            "type": ["object", "null"],
+            "required": ["analyst", "at", "decision", "reason"],
+            "properties": {
+                "analyst": {"type": "string", "description": "Who reviewed."},
+                "at": {"type": "string", "format": "date-time"},
+                "decision": {"type": "string", "enum": ["confirmed", "dismissed"]},
+                "reason": {"type": "string"}
+            }
+        }),
+    );
+    components.insert("Alert".into(), json!({
+        "type": "object",
+        "required": ["id", "region", "state", "level", "max_level", "active", "window_start", "window_end", "last_window_end", "risk", "anomaly", "peak_anomaly", "raised_at", "review"],
+        "properties": {
+            "id": {"type": "string"},
+            "region": {"type": "string"},
+            "state": {"type": "string", "enum": ["open", "confirmed", "dismissed"], "description": "open until an analyst reviews it; nothing is confirmed without a recorded review"},
+            "level": {"type": "integer", "description": "Current level: 0 once the condition cleared, 1 elevated, 2 high"},
+            "max_level": {"type": "integer"},
+            "active": {"type": "boolean", "description": "Whether the anomaly condition still holds (independent of the review)"},
+            "window_start": {"type": "string", "format": "date-time"},
+            "window_end": {"type": "string", "format": "date-time"},
+            "last_window_end": {"type": "string", "format": "date-time"},
+            "risk": {"type": "number"},
+            "anomaly": {"type": "number"},
+            "peak_anomaly": {"type": "number"},
+            "raised_at": {"type": "string", "format": "date-time"},
+            "review": {"$ref": "#/components/schemas/Review"}
+        }
+    }));
+    components.insert(
+        "ReviewRequest".into(),
+        json!({
+            "type": "object", "additionalProperties": false,
+            "required": ["decision", "reason", "analyst"],
+            "properties": {
+                "decision": {"type": "string", "enum": ["confirm", "dismiss"]},
+                "reason": {"type": "string", "minLength": 3, "maxLength": 2000},
+                "analyst": {"type": "string", "minLength": 1, "maxLength": 200}
+            }
+        }),
+    );
+    components.insert("Region".into(), json!({
+        "type": "object",
+        "required": ["region", "iso", "name_en", "name_ru", "name_kk", "latest", "active_alert", "open_alerts"],
+        "properties": {
+            "region": {"type": "string"},
+            "iso": {"type": "string", "description": "ISO 3166-2:KZ code"},
+            "name_en": {"type": "string"},
+            "name_ru": {"type": "string"},
+            "name_kk": {"type": "string"},
+            "latest": {"oneOf": [{"$ref": "#/components/schemas/RegionalSignal"}, {"type": "null"}]},
+            "active_alert": {"oneOf": [{"type": "null"}, {"type": "object", "properties": {
+                "id": {"type": "string"}, "level": {"type": "integer"}, "state": {"type": "string"}}}]},
+            "open_alerts": {"type": "integer"}
+        }
+    }));
+    let err = |d: &str| json!({"description": d, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+    let region_param = json!({"name": "region", "in": "query", "required": false, "schema": {"type": "string"}, "description": "Region id, e.g. abai (see /api/regions)"});
+    let limit_param = json!({"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 10000}});
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Sarap sink API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Regional, aggregate risk signals and alerts for analysts. Cells with fewer distinct authors than the policy's minimum are published as suppressed, without numbers; nothing is keyed by author; alerts stay open until an analyst confirms or dismisses them with a reason."
+        },
+        "paths": {
+            "/api/regions": {"get": {
+                "summary": "The 20 regions with their latest published base window and active alert",
+                "operationId": "listRegions",
+                "responses": {
+                    "200": {"description": "Regions", "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["resolution", "regions"],
+                        "properties": {"resolution": {"type": "string"}, "regions": {"type": "array", "items": {"$ref": "#/components/schemas/Region"}}}}}}},
+                    "503": err("Store unavailable")
+                }
+            }},
+            "/api/signals": {"get": {
+                "summary": "Published signals of closed windows, oldest first",
+                "operationId": "listSignals",
+                "parameters": [
+                    region_param.clone(),
+                    {"name": "from", "in": "query", "required": false, "schema": {"type": "string", "format": "date-time"}, "description": "Windows starting at or after (default: `to` − 24 h)"},
+                    {"name": "to", "in": "query", "required": false, "schema": {"type": "string", "format": "date-time"}, "description": "Windows ending at or before (default: now + 24 h)"},
+                    {"name": "resolution", "in": "query", "required": false, "schema": {"type": "string"}, "description": "The base window code (default, e.g. 5m), 1h or 1d"},
+                    limit_param.clone()
+                ],
+                "responses": {
+                    "200": {"description": "Signals", "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["resolution", "count", "signals"],
+                        "properties": {"resolution": {"type": "string"}, "count": {"type": "integer"},
+                            "signals": {"type": "array", "items": {"$ref": "#/components/schemas/RegionalSignal"}}}}}}},
+                    "400": err("Bad parameter (named in the message)"),
+                    "503": err("Store unavailable")
+                }
+            }},
+            "/api/alerts": {"get": {
+                "summary": "Alerts, newest first",
+                "operationId": "listAlerts",
+                "parameters": [
+                    {"name": "state", "in": "query", "required": false, "schema": {"type": "string", "enum": ["open", "confirmed", "dismissed"]}},
+                    region_param,
+                    limit_param
+                ],
+                "responses": {
+                    "200": {"description": "Alerts", "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["alerts"],
+                        "properties": {"alerts": {"type": "array", "items": {"$ref": "#/components/schemas/Alert"}}}}}}},
+                    "400": err("Bad parameter"),
+                    "503": err("Store unavailable")
+                }
+            }},
+            "/api/alerts/{id}/review": {"post": {
+                "summary": "Confirm or dismiss an open alert, with a reason; recorded with who and when. Reviews are final.",
+                "operationId": "reviewAlert",
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReviewRequest"}}}},
+                "responses": {
+                    "200": {"description": "The reviewed alert", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Alert"}}}},
+                    "400": err("Body is not a review request"),
+                    "404": err("No such alert"),
+                    "409": {"description": "Already reviewed", "content": {"application/json": {"schema": {
+                        "type": "object", "properties": {"error": {"type": "string"}, "alert": {"$ref": "#/components/schemas/Alert"}}}}}},
+                    "422": err("Reason or analyst missing"),
+                    "503": err("Store unavailable")
+                }
+            }},
+            "/api/openapi.json": {"get": {
+                "summary": "This document",
+                "operationId": "openapi",
+                "responses": {"200": {"description": "OpenAPI 3.1 document", "content": {"application/json": {}}}}
+            }}
+        },
+        "components": {"schemas": Value::Object(components)}
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `$ref` in the document resolves inside it.
+    #[test]
+    fn openapi_refs_resolve() {
+        let doc = openapi();
+        fn refs(v: &Value, out: &mut Vec<String>) {
+            match v {
+                Value::Object(o) => {
+                    if let Some(Value::String(r)) = o.get("$ref") {
+                        out.push(r.clone());
+                    }
+                    o.values().for_each(|x| refs(x, out));
+                }
+                Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+                _ => {}
+            }
+        }
+        let mut all = Vec::new();
+        refs(&doc, &mut all);
+        assert!(all.len() > 5);
+        for r in all {
+            let ptr = r.strip_prefix('#').expect("local ref");
+            assert!(doc.pointer(ptr).is_some(), "unresolved {r}");
+        }
+        for p in [
+            "/api/regions",
+            "/api/signals",
+            "/api/alerts",
+            "/api/alerts/{id}/review",
+        ] {
+            assert!(doc["paths"][p].is_object(), "{p}");
+        }
+    }
+}
