@@ -7,48 +7,18 @@ mod support;
 
 use sarap_analyzers::audit::verify;
 use std::collections::{HashMap, HashSet};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use support::clean::{clean_post, corpus_texts};
 use support::kafka::{Reader, Record};
+use support::process::{sigterm, spawn_sarap, Guard};
 use support::tansu::Tansu;
 
-fn spawn_analyze(cfg: &std::path::Path, log: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_sarap"))
-        .args(["analyze", "--config", cfg.to_str().unwrap()])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(log)
-                .unwrap(),
-        )
-        .spawn()
-        .expect("sarap analyze starts")
-}
-
-/// Kills the process if the test fails before it stops it, so no analyzer outlives the test.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
-fn sigterm(c: &Child) {
-    let ok = Command::new("kill")
-        .args(["-TERM", &c.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill -TERM failed");
+fn spawn_analyze(cfg: &std::path::Path, log: &std::path::Path) -> Guard {
+    Guard(spawn_sarap(
+        &["analyze", "--config", cfg.to_str().unwrap()],
+        log,
+        &[],
+    ))
 }
 
 fn chains(recs: &[Record]) -> HashSet<String> {
@@ -117,13 +87,13 @@ fn one_analyzer_joins_and_one_leaves_without_loss_or_double_audit() {
     };
     let mut reader = Reader::new(&brokers, &["posts.scored", "audit.decisions"]);
     let scored = |r: &[Record]| r.iter().filter(|m| m.topic == "posts.scored").count();
-    let mut a = Guard(spawn_analyze(&cfg, &log_a));
+    let mut a = spawn_analyze(&cfg, &log_a);
     assert!(
         reader.poll_until(Duration::from_secs(90), |r| scored(r) >= 20),
         "first analyzer produced nothing{}",
         logs()
     );
-    let mut b = Guard(spawn_analyze(&cfg, &log_b));
+    let mut b = spawn_analyze(&cfg, &log_b);
     // B has joined once a second chain writes.
     let joined = reader.poll_until(Duration::from_secs(90), |r| chains(r).len() >= 2);
     assert!(joined, "second analyzer never got partitions{}", logs());

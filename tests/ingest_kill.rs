@@ -7,33 +7,24 @@ mod support;
 
 use sarap::synth::{generate, SynthOptions};
 use std::collections::HashSet;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 use support::kafka::{read_all, Reader, Record};
+use support::process::{sigterm, spawn_sarap};
 use support::tansu::Tansu;
 
 const RAW: &str = "posts.raw";
 const OUT: [&str; 2] = ["posts.clean", "posts.rejected"];
 
 fn spawn_ingest(cfg: &std::path::Path, log: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_sarap"))
-        .args(["ingest", "--config", cfg.to_str().unwrap()])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env(
+    spawn_sarap(
+        &["ingest", "--config", cfg.to_str().unwrap()],
+        log,
+        &[(
             "SARAP_PSEUDONYM_KEY",
             "kill-test-key-0123456789abcdef0123456789",
-        )
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(log)
-                .unwrap(),
-        )
-        .spawn()
-        .expect("sarap ingest starts")
+        )],
+    )
 }
 
 /// The raw (partition, offset) an output was made from.
@@ -186,14 +177,4 @@ fn committed_total(brokers: &str) -> i64 {
                 .sum()
         })
         .unwrap_or(0)
-}
-
-/// Sends SIGTERM through the `kill` command (no libc dependency for one call).
-fn sigterm(child: &Child) {
-    let ok = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
 }

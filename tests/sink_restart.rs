@@ -15,10 +15,11 @@ use sarap_sink::store::{AlertQuery, CellRow};
 use sarap_sink::Store;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::kafka::Reader;
+use support::process::{sigterm, spawn_sarap};
 use support::tansu::Tansu;
 
 const SCORED: &str = "posts.scored";
@@ -45,20 +46,7 @@ fn config(dir: &Path, brokers: &str, name: &str, signals: &str) -> (PathBuf, Str
 }
 
 fn spawn_sink(cfg: &Path, log: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_sarap"))
-        .args(["sink", "--config", cfg.to_str().unwrap()])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("RUST_LOG", "info,librdkafka=warn,rdkafka=warn")
-        .stdout(Stdio::null())
-        .stderr(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(log)
-                .unwrap(),
-        )
-        .spawn()
-        .expect("sarap sink starts")
+    spawn_sarap(&["sink", "--config", cfg.to_str().unwrap()], log, &[])
 }
 
 /// Sum of the next offsets the store holds: how many input messages it has applied.
@@ -90,9 +78,7 @@ async fn wait_applied(store: &dyn Store, at_least: i64, timeout: Duration, log: 
 }
 
 fn stop(mut child: Child) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
+    sigterm(&child);
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if child.try_wait().unwrap().is_some() {
@@ -262,7 +248,7 @@ async fn killing_the_sink_mid_stream_neither_loses_nor_double_counts() {
             })
             .collect()
     };
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(90);
     let mut target = published.len();
     loop {
         reader.poll_until(Duration::from_secs(2), |r| r.len() >= target);

@@ -721,11 +721,13 @@ mod tests {
 
 #[cfg(test)]
 mod timing {
+    //! Where a message's time goes, step by step (not run by default):
+    //! `cargo test -p sarap-sink --release --lib timing -- --ignored --nocapture`.
     use super::*;
     use crate::window::tests::settings;
 
     #[test]
-    #[ignore]
+    #[ignore = "a measurement, not a check"]
     fn where_time_goes() {
         let posts: Vec<Vec<u8>> = (0..30_000u32)
             .map(|i| {

@@ -3,4 +3,5 @@ pub mod clean;
 pub mod http;
 pub mod kafka;
 pub mod postgres;
+pub mod process;
 pub mod tansu;
