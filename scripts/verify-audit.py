@@ -3,7 +3,8 @@
 
 Usage: scripts/verify-audit.py FILE.jsonl   (one audit record per line, any order)
 
-A record's hash is SHA-256 over its canonical JSON with "hash" set to "": keys sorted, no
+A record's hash is SHA-256 over its canonical JSON with "hash" set to "" and "excerpt" left out
+(retention deletes it; "excerpt_sha256" stays inside): keys sorted, no
 whitespace, non-ASCII characters as they are. Records form one chain per analyzer process
 ("chain"), numbered from 0 ("seq"), each carrying the previous record's hash ("prev_hash";
 64 zeros for the first). Exit 0 when every chain verifies, 1 at the first broken link.
@@ -17,6 +18,7 @@ GENESIS = "0" * 64
 
 def canonical_hash(record: dict) -> str:
     body = dict(record, hash="")
+    body.pop("excerpt", None)  # outside the hash: retention deletes it; excerpt_sha256 is inside
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

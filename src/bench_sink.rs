@@ -112,6 +112,7 @@ pub fn scored_stream(
                 similarity: rng.gen_range(0.86..0.97),
             }),
             relevance: rng.gen_range(0.3..1.0),
+            hostile: None,
             dup_cluster: Some(dup_cluster),
             author_pid: key.pseudonymize(&post.platform, &post.author.id),
             author_key_id: key.id().to_string(),

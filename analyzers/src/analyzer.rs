@@ -518,6 +518,7 @@ impl Analyzer {
         thresholds.insert("hostility".to_string(), round4(m.hostility_threshold()));
         thresholds.insert("claim_score".to_string(), round4(m.claims.threshold));
         let now = chrono::Utc::now();
+        let excerpt: Option<String> = self.excerpts.then(|| post.text.chars().take(280).collect());
         let record = self.chain.seal(AuditDecision {
             schema: SCHEMA_AUDIT.into(),
             decision_id: decision_id.clone(),
@@ -534,7 +535,10 @@ impl Analyzer {
             thresholds,
             labels,
             explanation,
-            excerpt: self.excerpts.then(|| post.text.chars().take(280).collect()),
+            excerpt_sha256: excerpt
+                .as_ref()
+                .map(|e: &String| hex::encode(Sha256::digest(e.as_bytes()))),
+            excerpt,
         });
         let scored = ScoredPost {
             schema: SCHEMA_SCORED.into(),
@@ -547,6 +551,7 @@ impl Analyzer {
             targets: s.targets.clone(),
             claim: s.matched.clone(),
             relevance: s.relevance,
+            hostile: Some(s.hostile),
             dup_cluster: post.dup_cluster.clone(),
             author_pid: post.author_pid.clone(),
             author_key_id: post.author_key_id.clone(),

@@ -284,7 +284,8 @@ pub struct SinkConfig {
     pub batch_size: usize,
     /// Longest wait to fill a batch, in milliseconds.
     pub batch_wait_ms: u64,
-    /// A post counts as hostile when its hostility probability reaches this.
+    /// A post without the analyzer's `hostile` label counts as hostile when its hostility
+    /// probability reaches this (posts from current analyzers carry the label).
     pub hostile_threshold: f32,
     /// Weights of the risk index components.
     pub risk_weights: RiskWeights,

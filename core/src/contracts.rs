@@ -393,6 +393,10 @@ pub struct ScoredPost {
     pub claim: Option<ClaimMatch>,
     /// Relevance to the declared purpose, 0..1.
     pub relevance: f32,
+    /// The hostility head's label at its calibrated threshold (the threshold is in the audit
+    /// record); absent from producers older than this field, then the sink applies its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostile: Option<bool>,
     /// Near-duplicate cluster carried from ingest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dup_cluster: Option<String>,
@@ -459,6 +463,10 @@ pub struct AuditDecision {
     /// Redacted excerpt, present only while the policy's retention allows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub excerpt: Option<String>,
+    /// SHA-256 (hex) of the excerpt, inside the hash, so the excerpt can be deleted when its
+    /// retention ends without breaking the chain, and a kept one can still be checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excerpt_sha256: Option<String>,
 }
 
 /// An event-time window.

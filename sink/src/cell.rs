@@ -128,7 +128,9 @@ impl CellState {
         if late {
             self.late_posts += 1;
         }
-        if p.hostility >= hostile_threshold {
+        // The analyzer's own label at its calibrated threshold; the sink's threshold only for
+        // producers that do not send one.
+        if p.hostile.unwrap_or(p.hostility >= hostile_threshold) {
             self.hostile += 1;
         }
         self.neg_micro += micro(p.sentiment.neg);
@@ -413,6 +415,7 @@ pub(crate) mod tests {
                 similarity: 0.9,
             }),
             relevance: 0.8,
+            hostile: None,
             dup_cluster: Some(format!("c{}", author % 5)),
             author_pid: format!("{:032x}", 0x5eed_0000_0000u64 + author as u64 * 7919),
             author_key_id: "k1".into(),
