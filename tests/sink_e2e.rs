@@ -64,7 +64,9 @@ async fn scored_posts_become_signals_store_rows_api_and_metrics() {
     let p = sarap_bus::kafka::producer(&loaded.config.kafka, &brokers).unwrap();
     produce_keyed(&p, &topics.scored, &msgs).await.unwrap();
 
-    let (store, api) = sarap::sink::start_sink(&loaded).await.unwrap();
+    let (store, api) = sarap::sink::start_sink_with(&loaded, support::http::test_auth())
+        .await
+        .unwrap();
     let ready = Readiness::default();
     let (_tx, rx) = tokio::sync::watch::channel(false);
     let report = tokio::time::timeout(
@@ -76,10 +78,9 @@ async fn scored_posts_become_signals_store_rows_api_and_metrics() {
     .unwrap();
     assert_eq!(report.consumed, n);
     assert_eq!(report.counters.bad as usize, malformed + 3);
-    assert_eq!(
-        report.counters.applied + report.counters.bad + report.counters.unlocated,
-        n
-    );
+    // Posts of unknown region (none in this stream: the analyzers' input is the synthetic
+    // truth) would be aggregated too, for coverage, so they would be among the applied.
+    assert_eq!(report.counters.applied + report.counters.bad, n);
     assert!(report.signals_produced > 100, "{report:?}");
     assert!(report.commits >= 1);
 

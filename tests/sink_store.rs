@@ -155,11 +155,15 @@ async fn suite(open: impl Fn() -> String, label: &str) {
 
     // Migrations: applied once, idempotent on reopen; the noise secret is stable.
     let first = SqlStore::open(&url).await.unwrap();
-    assert_eq!(first.applied_migrations().await.unwrap(), vec![1]);
+    assert_eq!(first.applied_migrations().await.unwrap(), vec![1, 2]);
     let secret = first.noise_secret().await.unwrap();
     drop(first);
     let sql = SqlStore::open(&url).await.unwrap();
-    assert_eq!(sql.applied_migrations().await.unwrap(), vec![1], "{label}");
+    assert_eq!(
+        sql.applied_migrations().await.unwrap(),
+        vec![1, 2],
+        "{label}"
+    );
     assert_eq!(sql.noise_secret().await.unwrap(), secret, "{label}");
     sql.ping().await.unwrap();
     let store: Arc<dyn Store> = Arc::new(sql);
@@ -352,7 +356,7 @@ async fn suite(open: impl Fn() -> String, label: &str) {
     );
 
     // The review flow through the HTTP API on this store.
-    let state = sarap_sink::api_state(store.clone(), &cfg.sink, &policy);
+    let state = sarap_sink::api_state(store.clone(), &cfg, &policy, support::http::test_auth());
     let addr = sarap_sink::api::serve("127.0.0.1:0", state).await.unwrap();
     let open_alerts = get_ok(addr, "/api/alerts?state=open&region=almaty").await;
     let id = open_alerts["alerts"][0]["id"].as_str().unwrap().to_string();

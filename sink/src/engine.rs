@@ -128,7 +128,7 @@ pub struct Counters {
     pub skipped: u64,
     /// Messages that were not valid scored posts.
     pub bad: u64,
-    /// Posts with region `unknown` (not aggregated).
+    /// Posts with region `unknown` (aggregated for coverage; no risk, no alerts).
     pub unlocated: u64,
     /// Posts applied to a closed window (corrections).
     pub late: u64,
@@ -315,9 +315,6 @@ impl Engine {
     pub fn missing(&self, posts: &[&ScoredPost]) -> Vec<CellKey> {
         let mut out: Vec<CellKey> = Vec::new();
         for post in posts {
-            if post.region == Region::Unknown {
-                continue;
-            }
             let t = post.created_at.timestamp();
             for &res in self.s.resolutions() {
                 let key = CellKey {
@@ -399,9 +396,10 @@ impl Engine {
             return;
         };
         if post.region == Region::Unknown {
+            // Aggregated like a region, so analysts see how much the data does not locate
+            // (coverage), but never scored for risk or alerted on.
             self.counters.unlocated += 1;
             metrics::UNLOCATED.inc();
-            return;
         }
         let t = post.created_at.timestamp();
         let wm = part.max_event.map(|m| m - s.lateness_secs);
@@ -568,7 +566,11 @@ impl Engine {
         let mut alert = cell.alert_id.clone();
         let previous = cell.signal.clone();
         let end = cell.end;
-        if key.res == Res::Base && !correction {
+        if key.region == Region::Unknown {
+            signal.risk = None;
+            signal.anomaly = None;
+            alert = None;
+        } else if key.res == Res::Base && !correction {
             let region_state = self.regions.entry(key.region).or_default();
             if let (Some(_), Some(risk)) = (comps, signal.risk) {
                 let risk = risk as f64;

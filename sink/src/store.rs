@@ -346,13 +346,16 @@ pub trait Store: Send + Sync {
     fn export_cells(&self) -> BoxFuture<'_, Result<Vec<CellRow>, StoreError>>;
     /// Whether the database answers (for `/readyz`).
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// The audit log kept in the same database.
+    fn audit(&self) -> &dyn crate::audit_log::AuditLog;
 }
 
 /// The migrations, in order. The same text runs on SQLite and PostgreSQL.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "sink schema: cells, offsets, regions, alerts, outbox",
-    r#"
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "sink schema: cells, offsets, regions, alerts, outbox",
+        r#"
 CREATE TABLE sink_meta (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -417,7 +420,13 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_commit ON outbox (commit_id)
 "#,
-)];
+    ),
+    (
+        2,
+        "audit log: records of audit.decisions and auditors' verdicts",
+        crate::audit_log::MIGRATION,
+    ),
+];
 
 /// The store over SQLite or PostgreSQL.
 pub struct SqlStore {
@@ -484,7 +493,8 @@ fn now_secs() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-fn rfc3339(t: i64) -> String {
+/// Unix seconds as RFC 3339 (UTC, whole seconds), as every API answer writes times.
+pub(crate) fn rfc3339(t: i64) -> String {
     chrono::DateTime::from_timestamp(t, 0)
         .unwrap_or_default()
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -619,6 +629,11 @@ impl SqlStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// The connection pool (the audit log's queries live in `audit_log`).
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
     }
 
     /// Versions of the applied migrations.
@@ -1154,6 +1169,10 @@ impl Store for SqlStore {
             sqlx::query("SELECT 1").execute(&self.pool).await?;
             Ok(())
         })
+    }
+
+    fn audit(&self) -> &dyn crate::audit_log::AuditLog {
+        self
     }
 }
 
