@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 pub mod analyze;
+pub mod audit_cli;
 pub mod bench;
 pub mod bench_analyze;
 pub mod bench_sink;

@@ -50,6 +50,11 @@ enum Command {
     Replay(ReplayArgs),
     /// Write a realistic synthetic stream of raw posts as JSONL.
     Synth(SynthArgs),
+    /// The auditor's workbench: verify the audit log, show, sample and review decisions.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Benchmarks that compare a stage with a reference measured in the same run.
     Bench {
         #[command(subcommand)]
@@ -169,6 +174,70 @@ struct EvalArgs {
     common: Common,
 }
 
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk every hash chain and report the first broken link (exit 1 when there is one).
+    Verify {
+        /// A JSONL export of the log instead of the store.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        store: AuditStore,
+    },
+    /// A decision with its model cards, policy hash, scores, thresholds, labels, explanation.
+    Show {
+        /// Decision id.
+        id: String,
+        #[command(flatten)]
+        store: AuditStore,
+    },
+    /// A stratified sample for human review (equal numbers per stratum), one JSON line each.
+    Sample {
+        /// How many decisions.
+        #[arg(long, default_value_t = 20)]
+        n: usize,
+        /// Strata: lang, region, label (comma-separated).
+        #[arg(long, default_value = "lang,region")]
+        by: String,
+        /// Seed of the draw.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[command(flatten)]
+        store: AuditStore,
+    },
+    /// Record your verdict on a decision (who and when are recorded).
+    Review {
+        /// Decision id.
+        id: String,
+        /// agree or disagree.
+        #[arg(long)]
+        verdict: String,
+        /// Why (required to disagree).
+        #[arg(long, default_value = "")]
+        note: String,
+        /// Who reviews (default: SARAP_AUDITOR, else USER).
+        #[arg(long)]
+        auditor: Option<String>,
+        #[command(flatten)]
+        store: AuditStore,
+    },
+    /// Agreement between the model and the auditors per language and label.
+    Agreement {
+        #[command(flatten)]
+        store: AuditStore,
+    },
+}
+
+/// Where the audit log is.
+#[derive(Args)]
+struct AuditStore {
+    /// Store URL (default: sink.store_url / SARAP_STORE_URL).
+    #[arg(long)]
+    store: Option<String>,
+    #[command(flatten)]
+    common: Common,
+}
+
 #[derive(Args)]
 struct RunArgs {
     #[command(flatten)]
@@ -182,9 +251,18 @@ struct RunArgs {
     /// Stop feeding after this many sample posts.
     #[arg(long, default_value_t = 1_000_000)]
     sample_posts: usize,
-    /// Scenarios injected into the sample stream, e.g. hostility-wave:abai.
+    /// Scenarios injected into the sample stream's history part, e.g. hostility-wave:almaty:0.6:0.9:0.6.
     #[arg(long)]
     scenario: Vec<Scenario>,
+    /// Hours of past event time the sample stream starts with (then it goes on live).
+    #[arg(long, default_value_t = 6.0)]
+    history_hours: f64,
+    /// How much faster than real time the history is fed (event seconds per second).
+    #[arg(long, default_value_t = 60.0)]
+    speed: f64,
+    /// Feed this JSONL file (e.g. from `sarap synth`) instead of the generated stream.
+    #[arg(long)]
+    sample_file: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -261,6 +339,57 @@ fn main() -> ExitCode {
     }
 }
 
+async fn audit(cmd: AuditCommand) -> anyhow::Result<ExitCode> {
+    use sarap::audit_cli as a;
+    let ok = |b: bool| {
+        if b {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }
+    };
+    Ok(match cmd {
+        AuditCommand::Verify { file, store } => ok(a::verify(
+            &load(&store.common)?,
+            store.store.as_deref(),
+            file.as_deref(),
+        )
+        .await?),
+        AuditCommand::Show { id, store } => {
+            ok(a::show(&load(&store.common)?, store.store.as_deref(), &id).await?)
+        }
+        AuditCommand::Sample { n, by, seed, store } => {
+            a::sample(&load(&store.common)?, store.store.as_deref(), n, &by, seed).await?;
+            ExitCode::SUCCESS
+        }
+        AuditCommand::Review {
+            id,
+            verdict,
+            note,
+            auditor,
+            store,
+        } => {
+            let who = auditor
+                .or_else(|| std::env::var("SARAP_AUDITOR").ok())
+                .or_else(|| std::env::var("USER").ok())
+                .unwrap_or_default();
+            ok(a::review(
+                &load(&store.common)?,
+                store.store.as_deref(),
+                &id,
+                &verdict,
+                &note,
+                &who,
+            )
+            .await?)
+        }
+        AuditCommand::Agreement { store } => {
+            a::agreement(&load(&store.common)?, store.store.as_deref()).await?;
+            ExitCode::SUCCESS
+        }
+    })
+}
+
 fn load(c: &Common) -> anyhow::Result<Loaded> {
     Ok(roles::load(c.config.as_deref(), c.brokers.as_deref())?)
 }
@@ -269,11 +398,18 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
         Command::Run(a) => {
             let loaded = load(&a.common)?;
-            let sample = SynthOptions {
-                seed: a.seed,
-                posts: a.sample_posts,
-                scenarios: a.scenario,
-                ..SynthOptions::default()
+            let sample = match a.sample_file {
+                Some(f) => sarap::roles::SampleFeed::File(f),
+                None => sarap::roles::SampleFeed::Generated {
+                    opts: SynthOptions {
+                        seed: a.seed,
+                        posts: a.sample_posts,
+                        scenarios: a.scenario,
+                        ..SynthOptions::default()
+                    },
+                    history_hours: a.history_hours,
+                    speed: a.speed,
+                },
             };
             sarap::roles::run_all(loaded, a.sample_rate, sample).await?;
         }
@@ -329,6 +465,7 @@ async fn dispatch(cmd: Command) -> anyhow::Result<ExitCode> {
             eprintln!("replayed {n} posts into {}", opts.topic);
         }
         Command::Synth(a) => synth(a)?,
+        Command::Audit { command } => return audit(command).await,
         Command::Bench {
             command:
                 BenchCommand::Ingest {

@@ -125,10 +125,74 @@ pub async fn ingest_main(loaded: Loaded) -> anyhow::Result<()> {
 
 /// `sarap run`: every available role in one process. Starts an embedded broker unless
 /// `kafka.brokers` is set, serves telemetry, and feeds a synthetic sample stream.
+/// What `sarap run` feeds into `posts.raw`.
+#[derive(Debug, Clone)]
+pub enum SampleFeed {
+    /// A synthetic stream: `history_hours` of past event time replayed `speed` times faster
+    /// than real time (so windows close and baselines form within minutes), then live.
+    Generated {
+        /// The stream's options (seed, scenarios; start and rate are set here).
+        opts: crate::synth::SynthOptions,
+        /// Hours of event time before now.
+        history_hours: f64,
+        /// Event seconds per wall second while catching up.
+        speed: f64,
+    },
+    /// The lines of a JSONL file (for example from `sarap synth`), as they are.
+    File(std::path::PathBuf),
+}
+
+/// The lines of a sample feed, produced lazily.
+fn sample_lines(
+    feed: SampleFeed,
+    rate: f64,
+) -> anyhow::Result<Box<dyn Iterator<Item = Vec<u8>> + Send>> {
+    Ok(match feed {
+        SampleFeed::File(path) => {
+            use std::io::BufRead;
+            let f = std::fs::File::open(&path)
+                .with_context(|| format!("--sample-file {}", path.display()))?;
+            Box::new(
+                std::io::BufReader::new(f)
+                    .split(b'\n')
+                    .map_while(Result::ok)
+                    .filter(|l| !l.is_empty()),
+            )
+        }
+        SampleFeed::Generated {
+            opts,
+            history_hours,
+            speed,
+        } => {
+            let speed = speed.max(1.0);
+            let now = chrono::Utc::now();
+            let history_minutes = (history_hours * 60.0).max(0.0);
+            let mut past = opts.clone();
+            past.start = now - chrono::Duration::seconds((history_minutes * 60.0) as i64);
+            past.posts_per_minute = rate * 60.0 / speed;
+            past.posts = (history_minutes * past.posts_per_minute) as usize;
+            let mut live = opts;
+            live.seed = live.seed.wrapping_add(1);
+            live.scenarios.clear();
+            live.posts_per_minute = rate * 60.0;
+            let past_lines = crate::synth::generate(&past).map(|l| l.to_bytes());
+            // The live part starts when the history has been fed, at that moment's wall time.
+            let live_lines = std::iter::once(()).flat_map(move |_| {
+                let mut live = live.clone();
+                live.start = chrono::Utc::now();
+                crate::synth::generate(&live).map(|l| l.to_bytes())
+            });
+            Box::new(past_lines.chain(live_lines))
+        }
+    })
+}
+
+/// `sarap run`: ingest, analyze and sink in one process, on the embedded broker unless
+/// brokers are configured, fed with a sample stream at `sample_rate` posts per second.
 pub async fn run_all(
     mut loaded: Loaded,
     sample_rate: f64,
-    sample: crate::synth::SynthOptions,
+    sample: SampleFeed,
 ) -> anyhow::Result<()> {
     let cfg = &loaded.config;
     let topics = cfg.kafka.topics.clone();
@@ -184,7 +248,20 @@ pub async fn run_all(
         })
     };
     // The store opens and the API binds before the stream starts, so either failing stops at once.
-    let (sink_store, _) = crate::sink::start_sink(&loaded).await?;
+    // On one machine, a role without a token gets a fresh one in data/tokens.env (mode 0600).
+    let tokens_file = std::path::Path::new("data/tokens.env");
+    let (auth, made) =
+        sarap_sink::auth::local_tokens(tokens_file).map_err(crate::sink::token_error)?;
+    if !made.is_empty() {
+        tracing::info!(
+            roles = ?made.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+            "sign-in tokens written to {} (not logged)",
+            tokens_file.display()
+        );
+    }
+    let (sink_store, _) = crate::sink::start_sink_with(&loaded, auth).await?;
+    let audit_log =
+        crate::sink::spawn_audit_log(&loaded, &brokers, sink_store.clone(), shutdown.clone());
     let sink = {
         let (loaded, brokers, ready, shutdown) = (
             loaded.clone(),
@@ -203,18 +280,14 @@ pub async fn run_all(
             rate: Some(sample_rate),
             progress: false,
         };
-        let mut sample = sample;
-        // Event time close to wall time, so the stream looks live.
-        sample.start = chrono::Utc::now() - chrono::Duration::minutes(5);
-        sample.posts_per_minute = sample_rate * 60.0;
+        let lines = sample_lines(sample, sample_rate)?;
         let stop = shutdown.clone();
         tracing::info!(
             rate = sample_rate,
-            "feeding a synthetic sample stream into {}",
+            "feeding a sample stream into {}",
             topics.raw
         );
         Some(tokio::spawn(async move {
-            let lines = crate::synth::generate(&sample).map(|l| l.to_bytes());
             crate::replay::replay(&producer, lines, None, &opts, Some(stop)).await
         }))
     } else {
@@ -226,9 +299,11 @@ pub async fn run_all(
     }
     let analyzed = analyze.await??;
     let sunk = sink.await??;
+    let audited = audit_log.await??;
     tracing::info!(
         consumed = sunk.consumed,
         signals = sunk.signals_produced,
+        audit_records = audited,
         "sink stopped"
     );
     tracing::info!(

@@ -7,12 +7,15 @@
 //! - `GET /api/openapi.json`: the OpenAPI 3.1 document of all of the above.
 //!
 //! Nothing here is keyed by author and nothing shows an alert as confirmed unless an analyst's
-//! review, with who, when and why, is recorded. Authentication belongs in front of this API
-//! (the reverse proxy or ingress); the `analyst` field is recorded as given.
+//! review, with who, when and why, is recorded. Every endpoint but the OpenAPI document needs a
+//! role ([`crate::auth`]); the pages, the audit and operator endpoints are in [`crate::web`].
 
+use crate::auth::{Auth, Denied, Principal, Role};
 use crate::store::{AlertQuery, Decision, ReviewOutcome, SignalQuery, SignalRow, Store};
+use crate::web::WebContext;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -37,9 +40,70 @@ pub struct ApiState {
     pub allow_signals: bool,
     /// The policy's purpose lists `alerts` (else the alert endpoints answer 403).
     pub allow_alerts: bool,
+    /// Tokens and sessions.
+    pub auth: Arc<Auth>,
+    /// What the pages, the audit and operator endpoints need.
+    pub web: Arc<WebContext>,
 }
 
-fn not_allowed(output: &str) -> Response {
+/// The authenticated caller of a request (401 without credentials; 403 on a failed CSRF check).
+pub struct Caller(pub Principal);
+
+impl FromRequestParts<ApiState> for Caller {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, st: &ApiState) -> Result<Self, Response> {
+        let now = chrono::Utc::now().timestamp();
+        st.auth
+            .authenticate(&parts.method, &parts.headers, now)
+            .map(Caller)
+            .map_err(denied)
+    }
+}
+
+impl Caller {
+    /// The caller, if it has `role`; else a 403 naming the role needed.
+    pub fn need(self, role: Role) -> Result<Principal, WrongRole> {
+        if self.0.role == role {
+            Ok(self.0)
+        } else {
+            Err(WrongRole {
+                needed: role,
+                has: self.0.role,
+            })
+        }
+    }
+}
+
+/// A caller without the role an endpoint needs (a 403 naming both).
+#[derive(Debug)]
+pub struct WrongRole {
+    needed: Role,
+    has: Role,
+}
+
+impl IntoResponse for WrongRole {
+    fn into_response(self) -> Response {
+        error(
+            StatusCode::FORBIDDEN,
+            format!(
+                "this needs the {} role; you are signed in as {}",
+                self.needed, self.has
+            ),
+        )
+    }
+}
+
+/// The response for a refused request.
+pub fn denied(d: Denied) -> Response {
+    match d {
+        Denied::Unauthenticated(m) => error(StatusCode::UNAUTHORIZED, m),
+        Denied::Forbidden(m) => error(StatusCode::FORBIDDEN, m),
+    }
+}
+
+/// 403: the policy's purpose does not list this output.
+pub fn not_allowed(output: &str) -> Response {
     error(
         StatusCode::FORBIDDEN,
         format!("the policy's purpose.allowed_outputs does not list {output:?}"),
@@ -54,6 +118,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/alerts", get(alerts))
         .route("/api/alerts/{id}/review", post(review))
         .route("/api/openapi.json", get(openapi_json))
+        .merge(crate::web::routes())
         .with_state(state)
 }
 
@@ -72,12 +137,13 @@ pub async fn serve(addr: &str, state: ApiState) -> anyhow::Result<SocketAddr> {
     Ok(local)
 }
 
-fn error(code: StatusCode, msg: impl Into<String>) -> Response {
+/// A JSON error response.
+pub fn error(code: StatusCode, msg: impl Into<String>) -> Response {
     (code, Json(json!({ "error": msg.into() }))).into_response()
 }
 
-/// A bad request parameter (kept small; it becomes a 400 response).
-struct BadParam(String);
+/// A bad request parameter, named in its message (a 400 response).
+pub struct BadParam(pub String);
 
 impl IntoResponse for BadParam {
     fn into_response(self) -> Response {
@@ -85,7 +151,8 @@ impl IntoResponse for BadParam {
     }
 }
 
-fn store_error(e: crate::store::StoreError) -> Response {
+/// The response when the store fails.
+pub fn store_error(e: crate::store::StoreError) -> Response {
     tracing::warn!(error = %e, "API store query failed");
     error(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -94,7 +161,7 @@ fn store_error(e: crate::store::StoreError) -> Response {
 }
 
 /// A stored signal with its alert's review state now, its alert id and resolution.
-fn signal_json(r: &SignalRow) -> Value {
+pub fn signal_json(r: &SignalRow) -> Value {
     let mut v: Value = serde_json::from_str(&r.signal).unwrap_or(Value::Null);
     if let Some(o) = v.as_object_mut() {
         if let Some(state) = &r.alert_state {
@@ -106,7 +173,10 @@ fn signal_json(r: &SignalRow) -> Value {
     v
 }
 
-async fn regions(State(st): State<ApiState>) -> Response {
+async fn regions(State(st): State<ApiState>, caller: Caller) -> Response {
+    if let Err(r) = caller.need(Role::Analyst) {
+        return r.into_response();
+    }
     if !st.allow_signals {
         return not_allowed("regional_signals");
     }
@@ -150,10 +220,18 @@ async fn regions(State(st): State<ApiState>) -> Response {
             })
         })
         .collect();
-    Json(json!({ "resolution": st.base_code, "regions": out })).into_response()
+    // The newest window end published: the dashboard's "now" (event time, not wall time).
+    let data_end = by_region
+        .values()
+        .filter_map(|v| v["window"]["end"].as_str())
+        .max()
+        .map(str::to_string);
+    Json(json!({ "resolution": st.base_code, "data_end": data_end, "regions": out }))
+        .into_response()
 }
 
-fn parse_time(q: &HashMap<String, String>, key: &str, default: i64) -> Result<i64, BadParam> {
+/// A time parameter (RFC 3339), or `default` when absent.
+pub fn parse_time(q: &HashMap<String, String>, key: &str, default: i64) -> Result<i64, BadParam> {
     match q.get(key).map(|s| s.trim()).filter(|s| !s.is_empty()) {
         None => Ok(default),
         Some(s) => chrono::DateTime::parse_from_rfc3339(s)
@@ -166,7 +244,8 @@ fn parse_time(q: &HashMap<String, String>, key: &str, default: i64) -> Result<i6
     }
 }
 
-fn parse_region(q: &HashMap<String, String>) -> Result<Option<String>, BadParam> {
+/// The `region` parameter: one of the 20 region ids, or none.
+pub fn parse_region(q: &HashMap<String, String>) -> Result<Option<String>, BadParam> {
     match q.get("region").map(|s| s.trim()).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(s) => match s.parse::<Region>() {
@@ -178,7 +257,8 @@ fn parse_region(q: &HashMap<String, String>) -> Result<Option<String>, BadParam>
     }
 }
 
-fn parse_limit(q: &HashMap<String, String>, default: i64) -> Result<i64, BadParam> {
+/// The `limit` parameter, 1..=10000.
+pub fn parse_limit(q: &HashMap<String, String>, default: i64) -> Result<i64, BadParam> {
     match q.get("limit") {
         None => Ok(default),
         Some(s) => match s.trim().parse::<i64>() {
@@ -188,7 +268,14 @@ fn parse_limit(q: &HashMap<String, String>, default: i64) -> Result<i64, BadPara
     }
 }
 
-async fn signals(State(st): State<ApiState>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn signals(
+    State(st): State<ApiState>,
+    caller: Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(r) = caller.need(Role::Analyst) {
+        return r.into_response();
+    }
     if !st.allow_signals {
         return not_allowed("regional_signals");
     }
@@ -196,7 +283,13 @@ async fn signals(State(st): State<ApiState>, Query(q): Query<HashMap<String, Str
     let query = (|| {
         let region = parse_region(&q)?;
         let to = parse_time(&q, "to", now + 86_400)?;
-        let from = parse_time(&q, "from", to - 86_400)?;
+        // Without `to`, the last day up to now (and windows still to come); with it, the day before it.
+        let default_from = if q.contains_key("to") {
+            to - 86_400
+        } else {
+            now - 86_400
+        };
+        let from = parse_time(&q, "from", default_from)?;
         let resolution = q
             .get("resolution")
             .cloned()
@@ -236,7 +329,14 @@ async fn signals(State(st): State<ApiState>, Query(q): Query<HashMap<String, Str
     }
 }
 
-async fn alerts(State(st): State<ApiState>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn alerts(
+    State(st): State<ApiState>,
+    caller: Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(r) = caller.need(Role::Analyst) {
+        return r.into_response();
+    }
     if !st.allow_alerts {
         return not_allowed("alerts");
     }
@@ -282,11 +382,22 @@ pub struct ReviewRequest {
     pub decision: Decision,
     /// Why, in words (required).
     pub reason: String,
-    /// Who reviews (required).
-    pub analyst: String,
+    /// Who reviews: recorded when the token is a shared one (no `name:`); a named token's
+    /// name is recorded instead.
+    #[serde(default)]
+    pub analyst: Option<String>,
 }
 
-async fn review(State(st): State<ApiState>, Path(id): Path<String>, body: Bytes) -> Response {
+async fn review(
+    State(st): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let who = match caller.need(Role::Analyst) {
+        Ok(p) => p,
+        Err(r) => return r.into_response(),
+    };
     if !st.allow_alerts {
         return not_allowed("alerts");
     }
@@ -300,11 +411,17 @@ async fn review(State(st): State<ApiState>, Path(id): Path<String>, body: Bytes)
         }
     };
     let reason = req.reason.trim();
-    let analyst = req.analyst.trim();
+    // A shared token is named after its role; then the reviewer says who they are.
+    let analyst = if who.name == Role::Analyst.as_str() {
+        req.analyst.as_deref().unwrap_or("").trim().to_string()
+    } else {
+        who.name.clone()
+    };
+    let analyst = analyst.as_str();
     if analyst.is_empty() || analyst.chars().count() > 200 {
         return error(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "analyst: who reviews is required (at most 200 characters)",
+            "analyst: who reviews is required with a shared analyst token (at most 200 characters)",
         );
     }
     if reason.chars().count() < 3 || reason.chars().count() > 2000 {
@@ -435,11 +552,11 @@ pub fn openapi() -> Value {
         "ReviewRequest".into(),
         json!({
             "type": "object", "additionalProperties": false,
-            "required": ["decision", "reason", "analyst"],
+            "required": ["decision", "reason"],
             "properties": {
                 "decision": {"type": "string", "enum": ["confirm", "dismiss"]},
                 "reason": {"type": "string", "minLength": 3, "maxLength": 2000},
-                "analyst": {"type": "string", "minLength": 1, "maxLength": 200}
+                "analyst": {"type": "string", "minLength": 1, "maxLength": 200, "description": "Who reviews; required only with a shared (unnamed) analyst token"}
             }
         }),
     );
@@ -484,7 +601,7 @@ pub fn openapi() -> Value {
                 "operationId": "listSignals",
                 "parameters": [
                     region_param.clone(),
-                    {"name": "from", "in": "query", "required": false, "schema": {"type": "string", "format": "date-time"}, "description": "Windows starting at or after (default: `to` − 24 h)"},
+                    {"name": "from", "in": "query", "required": false, "schema": {"type": "string", "format": "date-time"}, "description": "Windows starting at or after (default: `to` − 24 h, or now − 24 h without `to`)"},
                     {"name": "to", "in": "query", "required": false, "schema": {"type": "string", "format": "date-time"}, "description": "Windows ending at or before (default: now + 24 h)"},
                     {"name": "resolution", "in": "query", "required": false, "schema": {"type": "string"}, "description": "The base window code (default, e.g. 5m), 1h or 1d"},
                     limit_param.clone()
