@@ -132,6 +132,47 @@ async fn scored_posts_become_signals_store_rows_api_and_metrics() {
         support::http::request(api, "GET", "/api/signals?region=atlantis", None).await;
     assert_eq!(status, 400);
     assert!(e["error"].as_str().unwrap().contains("region"));
+    // The same windows as a CSV download; suppressed rows carry no numbers.
+    let (status, head, csv) = support::http::raw(
+        api,
+        Some(support::http::ANALYST),
+        "GET",
+        "/api/export?region=abai&from=2026-11-04T00:00:00Z&to=2026-11-05T00:00:00Z&format=csv",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{csv}");
+    assert!(head
+        .to_ascii_lowercase()
+        .contains("content-disposition: attachment"));
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("region,window_start,window_end,suppressed,n_posts"));
+    let abai = get_ok(
+        api,
+        "/api/signals?region=abai&from=2026-11-04T00:00:00Z&to=2026-11-05T00:00:00Z",
+    )
+    .await;
+    assert_eq!(lines.len() - 1, abai["count"].as_u64().unwrap() as usize);
+    for row in &lines[1..] {
+        let f: Vec<&str> = row.split(',').collect();
+        assert_eq!(f.len(), 15, "{row}");
+        if f[3] == "true" {
+            assert!(f[4..14].iter().all(|x| x.is_empty()), "{row}");
+        }
+    }
+    assert!(
+        lines[1..].iter().any(|r| r.contains(",true,")),
+        "abai has suppressed windows"
+    );
+    // Coverage counts unsuppressed cells' posts per language and region.
+    let cov = get_ok(
+        api,
+        "/api/coverage?from=2026-11-04T00:00:00Z&to=2026-11-05T00:00:00Z",
+    )
+    .await;
+    assert!(cov["total"].as_u64().unwrap() > 1000, "{cov}");
+    assert!(cov["suppressed_cells"].as_u64().unwrap() > 0);
+    assert!(cov["by_language"]["kk"].as_u64().unwrap() > 0);
     let doc = get_ok(api, "/api/openapi.json").await;
     assert_eq!(doc["openapi"], "3.1.0");
     assert!(doc["paths"]["/api/alerts/{id}/review"]["post"].is_object());

@@ -268,6 +268,44 @@ pub fn parse_limit(q: &HashMap<String, String>, default: i64) -> Result<i64, Bad
     }
 }
 
+/// The signal query of `region`, `from`, `to`, `resolution` and `limit` (default `limit`).
+/// Without `to`: the last day up to now, and windows still to come; with it, the day before it.
+pub fn signal_query(
+    st: &ApiState,
+    q: &HashMap<String, String>,
+    limit: i64,
+) -> Result<SignalQuery, BadParam> {
+    let now = chrono::Utc::now().timestamp();
+    let region = parse_region(q)?;
+    let to = parse_time(q, "to", now + 86_400)?;
+    let default_from = if q.contains_key("to") {
+        to - 86_400
+    } else {
+        now - 86_400
+    };
+    let from = parse_time(q, "from", default_from)?;
+    let resolution = q
+        .get("resolution")
+        .cloned()
+        .unwrap_or_else(|| st.base_code.clone());
+    if !st.codes.contains(&resolution) {
+        return Err(BadParam(format!(
+            "resolution: {resolution:?} is not one of {:?}",
+            st.codes
+        )));
+    }
+    if from > to {
+        return Err(BadParam("from: must not be after to".into()));
+    }
+    Ok(SignalQuery {
+        region,
+        resolution,
+        from,
+        to,
+        limit: parse_limit(q, limit)?,
+    })
+}
+
 async fn signals(
     State(st): State<ApiState>,
     caller: Caller,
@@ -279,39 +317,7 @@ async fn signals(
     if !st.allow_signals {
         return not_allowed("regional_signals");
     }
-    let now = chrono::Utc::now().timestamp();
-    let query = (|| {
-        let region = parse_region(&q)?;
-        let to = parse_time(&q, "to", now + 86_400)?;
-        // Without `to`, the last day up to now (and windows still to come); with it, the day before it.
-        let default_from = if q.contains_key("to") {
-            to - 86_400
-        } else {
-            now - 86_400
-        };
-        let from = parse_time(&q, "from", default_from)?;
-        let resolution = q
-            .get("resolution")
-            .cloned()
-            .unwrap_or_else(|| st.base_code.clone());
-        if !st.codes.contains(&resolution) {
-            return Err(BadParam(format!(
-                "resolution: {resolution:?} is not one of {:?}",
-                st.codes
-            )));
-        }
-        if from > to {
-            return Err(BadParam("from: must not be after to".into()));
-        }
-        Ok(SignalQuery {
-            region,
-            resolution,
-            from,
-            to,
-            limit: parse_limit(&q, 2000)?,
-        })
-    })();
-    let query = match query {
+    let query = match signal_query(&st, &q, 2000) {
         Ok(q) => q,
         Err(r) => return r.into_response(),
     };
@@ -578,7 +584,7 @@ pub fn openapi() -> Value {
     let err = |d: &str| json!({"description": d, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
     let region_param = json!({"name": "region", "in": "query", "required": false, "schema": {"type": "string"}, "description": "Region id, e.g. abai (see /api/regions)"});
     let limit_param = json!({"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 10000}});
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "Sarap sink API",
@@ -653,7 +659,51 @@ pub fn openapi() -> Value {
             }}
         },
         "components": {"schemas": Value::Object(components)}
-    })
+    });
+    add_web_paths(&mut doc);
+    doc
+}
+
+/// The dashboard's, workbench's and operators' endpoints (`crate::web`) and the security
+/// schemes: brief entries, each with the role it needs.
+fn add_web_paths(doc: &mut Value) {
+    let ok = |d: &str| json!({"200": {"description": d}, "401": {"description": "Not signed in"}, "403": {"description": "Another role, or a failed CSRF check"}});
+    let entries: [(&str, &str, &str, &str); 15] = [
+        ("/api/login", "post", "none", "Sign in with a token ({\"token\"}); sets the session cookie, returns role, name and the CSRF token"),
+        ("/api/logout", "post", "any", "Sign out (clears the session cookie)"),
+        ("/api/session", "get", "any", "The signed-in role, name and CSRF token"),
+        ("/api/meta", "get", "analyst", "Resolutions, k, policy hash, risk weights, the claims registry's texts and verdicts"),
+        ("/api/claims/spread", "get", "analyst", "Claims matched in the last `hours` of data: totals, last and previous hour, growth, regions, series"),
+        ("/api/coverage", "get", "analyst", "Posts per language and region and the unknown-region share (unsuppressed cells)"),
+        ("/api/export", "get", "analyst", "Signals of a region and period as a CSV or JSON download (`format`)"),
+        ("/api/audit/verify", "get", "auditor", "Walks every audit chain; the first broken link"),
+        ("/api/audit/decisions", "get", "auditor", "Decisions, newest first (filters lang, region, label; limit, offset)"),
+        ("/api/audit/decisions/{id}", "get", "auditor", "A decision with its cards, hash check, verdicts and, while retention allows, its excerpt"),
+        ("/api/audit/decisions/{id}/review", "post", "auditor", "Record a verdict ({\"verdict\": \"agree\"|\"disagree\", \"note\"})"),
+        ("/api/audit/sample", "get", "auditor", "A stratified sample (n, by=lang,region,label, seed)"),
+        ("/api/audit/agreement", "get", "auditor", "Model–auditor agreement per language and label"),
+        ("/api/ops/health", "get", "operator", "Store, policy hash, version, uptime, configured roles"),
+        ("/api/ops/metrics", "get", "operator", "Prometheus text exposition"),
+    ];
+    let paths = doc["paths"].as_object_mut().expect("paths");
+    for (path, method, role, summary) in entries {
+        let mut op = json!({"summary": summary, "x-sarap-role": role, "responses": ok("OK")});
+        if role == "none" {
+            op["security"] = json!([]);
+        }
+        paths
+            .entry(path.to_string())
+            .or_insert_with(|| json!({}))
+            .as_object_mut()
+            .expect("a path item")
+            .insert(method.into(), op);
+    }
+    doc["components"]["securitySchemes"] = json!({
+        "bearer": {"type": "http", "scheme": "bearer", "description": "A role's token (SARAP_TOKEN_ANALYST, _AUDITOR, _OPERATOR)"},
+        "session": {"type": "apiKey", "in": "cookie", "name": crate::auth::COOKIE, "description": "Set by POST /api/login; changes also need the X-CSRF-Token header"}
+    });
+    doc["security"] = json!([{"bearer": []}, {"session": []}]);
+    doc["paths"]["/api/openapi.json"]["get"]["security"] = json!([]);
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! an endpoint that checks the caller's role.
 
 use crate::api::{
-    denied, error, not_allowed, parse_region, parse_time, signal_json, store_error, ApiState,
+    denied, error, not_allowed, parse_time, signal_json, signal_query, store_error, ApiState,
     BadParam, Caller,
 };
 use crate::audit_log::{AuditReview, DecisionQuery, Stratum};
@@ -446,50 +446,29 @@ async fn export(
     if !st.allow_signals {
         return not_allowed("regional_signals");
     }
-    let now = chrono::Utc::now().timestamp();
-    let parsed = (|| {
-        let region = parse_region(&q)?;
-        let to = parse_time(&q, "to", now + 86_400)?;
-        let default_from = if q.contains_key("to") {
-            to - 86_400
-        } else {
-            now - 86_400
-        };
-        let from = parse_time(&q, "from", default_from)?;
-        let resolution = q
-            .get("resolution")
-            .cloned()
-            .unwrap_or_else(|| st.base_code.clone());
-        if !st.codes.contains(&resolution) {
-            return Err(BadParam(format!(
-                "resolution: {resolution:?} is not one of {:?}",
-                st.codes
-            )));
-        }
-        let format = q.get("format").map(String::as_str).unwrap_or("csv");
-        if !["csv", "json"].contains(&format) {
-            return Err(BadParam("format: csv or json".into()));
-        }
-        Ok((region, from, to, resolution, format.to_string()))
-    })();
-    let (region, from, to, resolution, format) = match parsed {
-        Ok(p) => p,
+    let format = q
+        .get("format")
+        .map(String::as_str)
+        .unwrap_or("csv")
+        .to_string();
+    if !["csv", "json"].contains(&format.as_str()) {
+        return BadParam("format: csv or json".into()).into_response();
+    }
+    let query = match signal_query(&st, &q, 10_000) {
+        Ok(q) => q,
         Err(b) => return b.into_response(),
     };
-    let rows = match st
-        .store
-        .signals(&SignalQuery {
-            region: region.clone(),
-            resolution: resolution.clone(),
-            from,
-            to,
-            limit: 100_000,
-        })
-        .await
-    {
+    let rows = match st.store.signals(&query).await {
         Ok(r) => r,
         Err(e) => return store_error(e),
     };
+    let SignalQuery {
+        region,
+        resolution,
+        from,
+        to,
+        ..
+    } = query;
     let name = format!(
         "sarap-{}-{}-{}-{}.{format}",
         region.as_deref().unwrap_or("all"),
