@@ -229,3 +229,11 @@ fn raw_posts_tolerate_connector_extras_but_strict_topics_do_not() {
         .is_valid(&raw));
     assert!(serde_accepts("posts.raw", &raw).is_ok());
 }
+
+#[test]
+fn region_source_names_are_the_wire_names() {
+    // Metric labels use `as_str`; the wire uses serde. They must never drift apart.
+    for s in sarap_core::RegionSource::ALL {
+        assert_eq!(serde_json::to_value(s).unwrap(), json!(s.as_str()));
+    }
+}

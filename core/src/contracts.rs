@@ -178,6 +178,30 @@ pub enum RegionSource {
     None,
 }
 
+impl RegionSource {
+    /// Every source, strongest first.
+    pub const ALL: [RegionSource; 6] = [
+        RegionSource::Field,
+        RegionSource::Coordinates,
+        RegionSource::Place,
+        RegionSource::Profile,
+        RegionSource::Text,
+        RegionSource::None,
+    ];
+
+    /// The name used on the wire and in metric labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RegionSource::Field => "field",
+            RegionSource::Coordinates => "coordinates",
+            RegionSource::Place => "place",
+            RegionSource::Profile => "profile",
+            RegionSource::Text => "text",
+            RegionSource::None => "none",
+        }
+    }
+}
+
 /// Where a message came from in Kafka, so any output can be traced to its input offset.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
