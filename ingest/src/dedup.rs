@@ -86,15 +86,32 @@ fn live(at: i64, now: i64, window: i64) -> bool {
 /// 128-bit key: the first 16 bytes of SHA-256 of the caller's key. SHA-256 (not a fast
 /// hash) so that nobody can craft a post whose key collides with another's and thereby get
 /// that later post dropped as a "duplicate"; at 2^-128 accidental collisions do not occur.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-struct Key128 {
+///
+/// Computed apart from the filter ([`Key128::of`]) so the hashing can run on the parallel
+/// part of a batch and only the lookup stays on the sequential one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key128 {
     hi: u64,
     lo: u64,
 }
 
 impl Key128 {
-    fn of(bytes: &[u8]) -> Self {
-        let d = Sha256::digest(bytes);
+    /// The key of `bytes`.
+    pub fn of(bytes: &[u8]) -> Self {
+        Self::of_parts(&[bytes])
+    }
+
+    /// The key of several byte strings joined by a zero byte (so that ("ab","c") ≠ ("a","bc")
+    /// for texts without zero bytes, which normalised post texts never contain).
+    pub fn of_parts(parts: &[&[u8]]) -> Self {
+        let mut h = Sha256::new();
+        for (i, p) in parts.iter().enumerate() {
+            if i > 0 {
+                h.update([0u8]);
+            }
+            h.update(p);
+        }
+        let d = h.finalize();
         let mut hi = [0u8; 8];
         let mut lo = [0u8; 8];
         hi.copy_from_slice(&d[..8]);
@@ -172,19 +189,23 @@ impl ExactDedup {
     /// If `key` was seen within the window, returns the `first` value stored with it (the first
     /// occurrence's post_key); otherwise remembers (key → first) and returns None.
     pub fn check(&mut self, key: &[u8], first: &str, now: i64) -> Option<String> {
+        self.check_key(Key128::of(key), first, now)
+    }
+
+    /// [`check`](Self::check) with the key already hashed.
+    pub fn check_key(&mut self, k: Key128, first: &str, now: i64) -> Option<String> {
         if self.capacity == 0 || self.window <= 0 {
             return None;
         }
         self.clock = self.clock.max(now);
         let now = self.clock;
-        while let Some(&(k, at)) = self.order.front() {
+        while let Some(&(old, at)) = self.order.front() {
             if live(at, now, self.window) {
                 break;
             }
             self.order.pop_front();
-            self.map.remove(&k);
+            self.map.remove(&old);
         }
-        let k = Key128::of(key);
         if let Some(f) = self.map.get(&k) {
             return Some(f.text());
         }
@@ -672,6 +693,10 @@ fn placeholder_len(s: &str) -> Option<usize> {
 
 /// Whether a whitespace-separated token is a link.
 fn is_url(token: &str) -> bool {
+    // Every form below has a '.' or a ':'; most words have neither and stop here.
+    if !token.bytes().any(|b| b == b'.' || b == b':') {
+        return false;
+    }
     let t = token.trim_start_matches(|c: char| !c.is_alphanumeric());
     let starts =
         |p: &str| t.len() >= p.len() && t.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes());

@@ -199,6 +199,72 @@ fn duplicates_are_rejected_with_the_first_occurrence() {
 }
 
 #[test]
+fn produced_records_carry_exactly_the_outcomes_across_chunks() {
+    use sarap_bus::Transform;
+    // 700 messages: more than two of the transform's chunks, so deduplication of one chunk
+    // overlaps the preparation of the next. Every 7th repeats an earlier post (a redelivery,
+    // possibly from an earlier chunk), every 5th copies an earlier text under another
+    // account (a near-duplicate cluster), every 50th is not JSON.
+    let mut posts: Vec<Vec<u8>> = Vec::new();
+    for i in 0..700usize {
+        let bytes = if i % 50 == 49 {
+            b"{not json".to_vec()
+        } else if i % 7 == 6 {
+            posts[i - 300.min(i)].clone()
+        } else if i % 5 == 4 {
+            let mut p = post(
+                &format!("n{i}"),
+                &format!("Акимат сообщил о ремонте дороги номер {}", i / 100),
+            );
+            p["author"]["id"] = json!(format!("other-{i}"));
+            p.to_string().into_bytes()
+        } else {
+            post(
+                &format!("p{i}"),
+                &format!("Бүгін Алматыда {i} адам жиналды, ауа райы жақсы"),
+            )
+            .to_string()
+            .into_bytes()
+        };
+        posts.push(bytes);
+    }
+    let batch: Vec<InMsg> = posts
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| msg(i as i64, p))
+        .collect();
+    let outcomes = ingestor().process(&batch);
+    let records = ingestor().transform(&batch);
+    assert_eq!(records.len(), outcomes.len());
+    let (mut clean_n, mut dup_n, mut clustered) = (0, 0, 0);
+    for (rec, o) in records.iter().zip(&outcomes) {
+        match o {
+            Outcome::Clean(c) => {
+                clean_n += 1;
+                clustered += usize::from(c.dup_seen.unwrap_or(0) > 1);
+                assert_eq!(rec.topic, "posts.clean");
+                assert_eq!(rec.key.as_deref(), Some(c.region.as_str()));
+                let mut back: CleanPost = serde_json::from_slice(&rec.payload).unwrap();
+                // Ingest time is taken per batch; the two runs are two batches.
+                back.ingested_at = c.ingested_at;
+                assert_eq!(&back, c.as_ref());
+            }
+            Outcome::Rejected(r) => {
+                dup_n += usize::from(r.reason == RejectReason::Duplicate);
+                assert_eq!(rec.topic, "posts.rejected");
+                let mut back: RejectedPost = serde_json::from_slice(&rec.payload).unwrap();
+                back.rejected_at = r.rejected_at;
+                assert_eq!(&back, r.as_ref());
+            }
+        }
+    }
+    assert!(
+        clean_n > 500 && dup_n >= 90 && clustered > 100,
+        "{clean_n} {dup_n} {clustered}"
+    );
+}
+
+#[test]
 fn languages_scripts_and_code_switching() {
     let mut ing = ingestor();
     let cases = [
