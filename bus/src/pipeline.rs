@@ -9,6 +9,12 @@
 //! (so the next owner starts right after our last acknowledged output) and the loop hands
 //! back messages of those partitions that it holds but has not processed (their offsets are
 //! not stored, so the next owner processes them once).
+//!
+//! Overlap: while one batch is transformed, up to [`IN_FLIGHT`] earlier batches wait for their
+//! acknowledgements on a separate acknowledger thread, which stores their offsets in batch
+//! order (a failed batch stops all later stores). A revoke waits for that thread to finish
+//! the batches in flight before committing, so a rebalance still hands over exactly what was
+//! acknowledged, as when each batch was awaited before the next was read.
 
 use futures::future::join_all;
 use prometheus::{
@@ -22,15 +28,22 @@ use rdkafka::consumer::{
 };
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
+use rdkafka::producer::DeliveryFuture;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::statistics::Statistics;
 use rdkafka::{Offset, TopicPartitionList};
 use sarap_core::config::KafkaConfig;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, Condvar, LazyLock, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
+
+/// Batches whose outputs may still await acknowledgement while the next one is transformed.
+pub const IN_FLIGHT: usize = 2;
+
+/// Longest a revoke waits for the batches in flight to be acknowledged and stored.
+const REVOKE_DRAIN: Duration = Duration::from_secs(30);
 
 static CONSUMED: LazyLock<IntCounterVec> = LazyLock::new(|| {
     register_int_counter_vec!("sarap_consumed_total", "Input messages consumed", &["role"])
@@ -165,6 +178,34 @@ pub struct BusContext {
     group: String,
     revoked: Mutex<HashSet<(String, i32)>>,
     generation: AtomicU64,
+    /// Batches handed to the acknowledger and not yet stored.
+    in_flight: Mutex<usize>,
+    drained: Condvar,
+}
+
+impl BusContext {
+    fn batch_sent(&self) {
+        *self.in_flight.lock().unwrap() += 1;
+    }
+
+    fn batch_done(&self) {
+        let mut n = self.in_flight.lock().unwrap();
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            self.drained.notify_all();
+        }
+    }
+
+    /// Blocks until no batch is in flight (or `limit` passes); the acknowledger is a plain
+    /// thread, so this cannot wait on the very task that would have to make progress.
+    fn wait_drained(&self, limit: Duration) -> bool {
+        let n = self.in_flight.lock().unwrap();
+        let (n, _) = self
+            .drained
+            .wait_timeout_while(n, limit, |n| *n > 0)
+            .unwrap();
+        *n == 0
+    }
 }
 
 impl ClientContext for BusContext {
@@ -192,6 +233,11 @@ impl ConsumerContext for BusContext {
         match rebalance {
             Rebalance::Revoke(tpl) => {
                 REBALANCES.with_label_values(&[&self.role, "revoke"]).inc();
+                // Let the batches in flight be acknowledged and stored first, so the next
+                // owner does not process them again.
+                if !self.wait_drained(REVOKE_DRAIN) {
+                    tracing::warn!(role = %self.role, "batches still unacknowledged at revoke; the next owner re-processes them");
+                }
                 // Commit what is stored: everything whose outputs were acknowledged.
                 match consumer.commit_consumer_state(CommitMode::Sync) {
                     Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
@@ -226,7 +272,7 @@ impl ConsumerContext for BusContext {
 
 /// A consumer and a producer joined by a [`Transform`].
 pub struct Pipeline {
-    consumer: StreamConsumer<BusContext>,
+    consumer: Arc<StreamConsumer<BusContext>>,
     producer: FutureProducer,
     opts: PipelineOptions,
 }
@@ -260,33 +306,42 @@ impl Pipeline {
             group: opts.group_id.clone(),
             revoked: Mutex::new(HashSet::new()),
             generation: AtomicU64::new(0),
+            in_flight: Mutex::new(0),
+            drained: Condvar::new(),
         };
         let consumer: StreamConsumer<BusContext> = c.create_with_context(ctx)?;
         let topics: Vec<&str> = opts.topics.iter().map(String::as_str).collect();
         consumer.subscribe(&topics)?;
         let producer = crate::kafka::producer(kafka, brokers)?;
         Ok(Pipeline {
-            consumer,
+            consumer: Arc::new(consumer),
             producer,
             opts,
         })
     }
 
     /// Runs until `shutdown` turns true (or `stop_after` is reached), then finishes the batch
-    /// in hand, commits, and leaves the group.
+    /// in hand, waits for the batches in flight, commits, and leaves the group.
     pub async fn run<T: Transform>(
         &self,
         transform: &mut T,
         mut shutdown: watch::Receiver<bool>,
     ) -> anyhow::Result<PipelineReport> {
-        let role = self.opts.role.as_str();
-        let mut report = PipelineReport::default();
+        let acker = Acker::start(
+            self.consumer.clone(),
+            self.producer.clone(),
+            self.opts.role.clone(),
+        )?;
+        let permits = Arc::new(Semaphore::new(IN_FLIGHT));
+        let mut dispatched = 0u64;
+        let mut handed_back = 0u64;
         let mut batch: Vec<InMsg> = Vec::with_capacity(self.opts.batch_size);
         let mut first_at: Option<Instant> = None;
         'outer: loop {
-            if *shutdown.borrow() || self.reached_limit(&report) {
+            if *shutdown.borrow() || self.reached_limit(dispatched) {
                 break;
             }
+            acker.check()?;
             batch.clear();
             let generation = self.consumer.context().generation.load(Ordering::SeqCst);
             // Wait for the first message of a batch as long as it takes.
@@ -297,7 +352,7 @@ impl Pipeline {
             }
             first_at.get_or_insert_with(Instant::now);
             let deadline = Instant::now() + self.opts.batch_wait;
-            let want = self.batch_limit(&report);
+            let want = self.batch_limit(dispatched);
             while batch.len() < want {
                 let left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() {
@@ -309,39 +364,46 @@ impl Pipeline {
                 }
             }
             if self.consumer.context().generation.load(Ordering::SeqCst) != generation {
-                report.handed_back += self.hand_back_revoked(&mut batch);
+                handed_back += self.hand_back_revoked(&mut batch);
             }
             if batch.is_empty() {
                 continue;
             }
             let started = Instant::now();
             let outputs = transform.try_transform(&batch)?;
-            let produced = self.produce_all(outputs).await?;
-            self.store_offsets(&batch)?;
-            BATCH_SIZE
-                .with_label_values(&[role])
-                .observe(batch.len() as f64);
-            BATCH_SECONDS
-                .with_label_values(&[role])
-                .observe(started.elapsed().as_secs_f64());
-            CONSUMED
-                .with_label_values(&[role])
-                .inc_by(batch.len() as u64);
-            report.consumed += batch.len() as u64;
-            report.produced += produced;
-            report.active_secs = first_at.map_or(0.0, |t| t.elapsed().as_secs_f64());
+            let permit = permits.clone().acquire_owned().await?;
+            self.consumer.context().batch_sent();
+            acker.send(Handoff {
+                outputs,
+                offsets: next_offsets(&batch),
+                inputs: batch.len() as u64,
+                started,
+                _permit: permit,
+            })?;
+            dispatched += batch.len() as u64;
         }
+        // Every batch in flight is acknowledged (or has failed) once all permits are back.
+        let _all = permits.acquire_many(IN_FLIGHT as u32).await?;
+        let done = acker.stop()?;
         self.finish()?;
-        Ok(report)
+        Ok(PipelineReport {
+            consumed: done.consumed,
+            produced: done.produced,
+            handed_back,
+            active_secs: match (first_at, done.last_at) {
+                (Some(a), Some(b)) => b.duration_since(a).as_secs_f64(),
+                _ => 0.0,
+            },
+        })
     }
 
-    fn reached_limit(&self, r: &PipelineReport) -> bool {
-        self.opts.stop_after.is_some_and(|n| r.consumed >= n)
+    fn reached_limit(&self, dispatched: u64) -> bool {
+        self.opts.stop_after.is_some_and(|n| dispatched >= n)
     }
 
-    fn batch_limit(&self, r: &PipelineReport) -> usize {
+    fn batch_limit(&self, dispatched: u64) -> usize {
         match self.opts.stop_after {
-            Some(n) => (n.saturating_sub(r.consumed) as usize).clamp(1, self.opts.batch_size),
+            Some(n) => (n.saturating_sub(dispatched) as usize).clamp(1, self.opts.batch_size),
             None => self.opts.batch_size,
         }
     }
@@ -359,84 +421,6 @@ impl Pipeline {
         n
     }
 
-    /// Enqueues every record, then waits for every acknowledgement; any failure is an error
-    /// (the caller must not store offsets then).
-    async fn produce_all(&self, outputs: Vec<OutRecord>) -> anyhow::Result<u64> {
-        let mut pending = Vec::with_capacity(outputs.len());
-        let mut acked = 0u64;
-        for rec in &outputs {
-            loop {
-                let mut fr = FutureRecord::to(&rec.topic).payload(&rec.payload);
-                if let Some(k) = &rec.key {
-                    fr = fr.key(k);
-                }
-                match self.producer.send_result(fr) {
-                    Ok(fut) => {
-                        pending.push((rec.topic.as_str(), fut));
-                        break;
-                    }
-                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
-                        // Backpressure: wait for what is in flight before enqueuing more.
-                        acked += self.await_acks(std::mem::take(&mut pending)).await?;
-                        tokio::time::sleep(Duration::from_millis(1)).await;
-                    }
-                    Err((e, _)) => anyhow::bail!("producing to {}: {e}", rec.topic),
-                }
-            }
-        }
-        acked += self.await_acks(pending).await?;
-        Ok(acked)
-    }
-
-    async fn await_acks(
-        &self,
-        pending: Vec<(&str, rdkafka::producer::DeliveryFuture)>,
-    ) -> anyhow::Result<u64> {
-        let topics: Vec<&str> = pending.iter().map(|(t, _)| *t).collect();
-        let results = join_all(pending.into_iter().map(|(_, f)| f)).await;
-        let mut per_topic: BTreeMap<&str, u64> = BTreeMap::new();
-        for (topic, r) in topics.into_iter().zip(results) {
-            match r {
-                Ok(Ok(_)) => *per_topic.entry(topic).or_default() += 1,
-                Ok(Err((e, _))) => anyhow::bail!("delivery to {topic} failed: {e}"),
-                Err(_) => anyhow::bail!("delivery to {topic} cancelled (producer closed)"),
-            }
-        }
-        let mut n = 0;
-        for (topic, c) in per_topic {
-            PRODUCED
-                .with_label_values(&[&self.opts.role, topic])
-                .inc_by(c);
-            n += c;
-        }
-        Ok(n)
-    }
-
-    /// Stores, per partition, the offset after the highest one handled in the batch.
-    fn store_offsets(&self, batch: &[InMsg]) -> anyhow::Result<()> {
-        let mut next: BTreeMap<(&str, i32), i64> = BTreeMap::new();
-        for m in batch {
-            let e = next
-                .entry((m.topic.as_str(), m.partition))
-                .or_insert(m.offset + 1);
-            *e = (*e).max(m.offset + 1);
-        }
-        let mut tpl = TopicPartitionList::new();
-        for ((t, p), o) in next {
-            tpl.add_partition_offset(t, p, Offset::Offset(o))?;
-        }
-        match self.consumer.store_offsets(&tpl) {
-            Ok(()) => Ok(()),
-            // A partition revoked meanwhile: its next owner re-processes (at-least-once).
-            Err(KafkaError::StoreOffset(RDKafkaErrorCode::State))
-            | Err(KafkaError::StoreOffset(RDKafkaErrorCode::UnknownPartition)) => {
-                tracing::info!(role = %self.opts.role, "offset store skipped for a revoked partition");
-                Ok(())
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
-
     /// Commits stored offsets synchronously and flushes the producer.
     fn finish(&self) -> anyhow::Result<()> {
         match self.consumer.commit_consumer_state(CommitMode::Sync) {
@@ -448,6 +432,206 @@ impl Pipeline {
         self.consumer.unsubscribe();
         tracing::info!(role = %self.opts.role, "drained and left the group");
         Ok(())
+    }
+}
+
+/// An enqueued record's topic and its delivery report.
+type Pending = (String, DeliveryFuture);
+
+/// A transformed batch on its way to the acknowledger.
+struct Handoff {
+    outputs: Vec<OutRecord>,
+    /// Per partition, the offset after the highest one in the batch.
+    offsets: Vec<(String, i32, i64)>,
+    inputs: u64,
+    started: Instant,
+    /// Returned when the batch is stored, letting the next one in.
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+/// What the acknowledger has done.
+#[derive(Default)]
+struct AckState {
+    consumed: u64,
+    produced: u64,
+    last_at: Option<Instant>,
+    error: Option<String>,
+}
+
+/// A thread that enqueues each batch's outputs, waits for their acknowledgements in batch
+/// order and then stores the batch's offsets, so the consuming task can read and transform
+/// the next batch meanwhile.
+struct Acker {
+    tx: Option<std::sync::mpsc::Sender<Handoff>>,
+    state: Arc<Mutex<AckState>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Acker {
+    fn start(
+        consumer: Arc<StreamConsumer<BusContext>>,
+        producer: FutureProducer,
+        role: String,
+    ) -> anyhow::Result<Self> {
+        let (tx, rx) = std::sync::mpsc::channel::<Handoff>();
+        let state = Arc::new(Mutex::new(AckState::default()));
+        let st = state.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("{role}-acks"))
+            .spawn(move || {
+                for h in rx {
+                    // After a failure nothing more is stored: a later batch's offsets would
+                    // cover the failed one's inputs.
+                    let failed = st.lock().unwrap().error.is_some();
+                    let result = if failed {
+                        Err(anyhow::anyhow!("an earlier batch failed"))
+                    } else {
+                        futures::executor::block_on(produce_all(&producer, &role, h.outputs))
+                            .and_then(|n| store_offsets(&consumer, &role, &h.offsets).map(|()| n))
+                    };
+                    {
+                        let mut s = st.lock().unwrap();
+                        match result {
+                            Ok(n) => {
+                                s.consumed += h.inputs;
+                                s.produced += n;
+                                s.last_at = Some(Instant::now());
+                                BATCH_SIZE
+                                    .with_label_values(&[&role])
+                                    .observe(h.inputs as f64);
+                                BATCH_SECONDS
+                                    .with_label_values(&[&role])
+                                    .observe(h.started.elapsed().as_secs_f64());
+                                CONSUMED.with_label_values(&[&role]).inc_by(h.inputs);
+                            }
+                            Err(e) => {
+                                s.error.get_or_insert_with(|| format!("{e:#}"));
+                            }
+                        }
+                    }
+                    consumer.context().batch_done();
+                }
+            })?;
+        Ok(Acker {
+            tx: Some(tx),
+            state,
+            thread: Some(thread),
+        })
+    }
+
+    fn send(&self, h: Handoff) -> anyhow::Result<()> {
+        self.tx
+            .as_ref()
+            .and_then(|tx| tx.send(h).ok())
+            .ok_or_else(|| anyhow::anyhow!("the acknowledger thread has stopped"))
+    }
+
+    /// The first failure of a batch in flight, as an error.
+    fn check(&self) -> anyhow::Result<()> {
+        match &self.state.lock().unwrap().error {
+            Some(e) => anyhow::bail!("{e}"),
+            None => Ok(()),
+        }
+    }
+
+    /// Lets the thread finish what it holds; returns its counts, or the first failure.
+    fn stop(mut self) -> anyhow::Result<AckState> {
+        drop(self.tx.take());
+        if let Some(t) = self.thread.take() {
+            t.join()
+                .map_err(|_| anyhow::anyhow!("the acknowledger thread panicked"))?;
+        }
+        self.check()?;
+        Ok(std::mem::take(&mut *self.state.lock().unwrap()))
+    }
+}
+
+/// Enqueues every record, then waits for every acknowledgement; any failure is an error (the
+/// caller must not store offsets then). Runs on the acknowledger thread, where a blocking
+/// sleep stalls nothing else.
+async fn produce_all(
+    producer: &FutureProducer,
+    role: &str,
+    outputs: Vec<OutRecord>,
+) -> anyhow::Result<u64> {
+    let mut pending = Vec::with_capacity(outputs.len());
+    let mut acked = 0u64;
+    for rec in outputs {
+        loop {
+            let mut fr = FutureRecord::to(&rec.topic).payload(&rec.payload);
+            if let Some(k) = &rec.key {
+                fr = fr.key(k);
+            }
+            match producer.send_result(fr) {
+                Ok(fut) => {
+                    pending.push((rec.topic, fut));
+                    break;
+                }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                    // Backpressure: wait for what is in flight before enqueuing more.
+                    acked += await_acks(role, std::mem::take(&mut pending)).await?;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err((e, _)) => anyhow::bail!("producing to {}: {e}", rec.topic),
+            }
+        }
+    }
+    Ok(acked + await_acks(role, pending).await?)
+}
+
+/// Waits for every delivery report; any failure is an error (offsets must not be stored then).
+async fn await_acks(role: &str, pending: Vec<Pending>) -> anyhow::Result<u64> {
+    let (topics, futs): (Vec<String>, Vec<DeliveryFuture>) = pending.into_iter().unzip();
+    let results = join_all(futs).await;
+    let mut per_topic: BTreeMap<&str, u64> = BTreeMap::new();
+    for (topic, r) in topics.iter().zip(results) {
+        match r {
+            Ok(Ok(_)) => *per_topic.entry(topic.as_str()).or_default() += 1,
+            Ok(Err((e, _))) => anyhow::bail!("delivery to {topic} failed: {e}"),
+            Err(_) => anyhow::bail!("delivery to {topic} cancelled (producer closed)"),
+        }
+    }
+    let mut n = 0;
+    for (topic, c) in per_topic {
+        PRODUCED.with_label_values(&[role, topic]).inc_by(c);
+        n += c;
+    }
+    Ok(n)
+}
+
+/// Per partition, the offset after the highest one in the batch.
+fn next_offsets(batch: &[InMsg]) -> Vec<(String, i32, i64)> {
+    let mut next: BTreeMap<(&str, i32), i64> = BTreeMap::new();
+    for m in batch {
+        let e = next
+            .entry((m.topic.as_str(), m.partition))
+            .or_insert(m.offset + 1);
+        *e = (*e).max(m.offset + 1);
+    }
+    next.into_iter()
+        .map(|((t, p), o)| (t.to_string(), p, o))
+        .collect()
+}
+
+/// Stores a batch's offsets (auto-commit commits them later).
+fn store_offsets(
+    consumer: &StreamConsumer<BusContext>,
+    role: &str,
+    offsets: &[(String, i32, i64)],
+) -> anyhow::Result<()> {
+    let mut tpl = TopicPartitionList::new();
+    for (t, p, o) in offsets {
+        tpl.add_partition_offset(t, *p, Offset::Offset(*o))?;
+    }
+    match consumer.store_offsets(&tpl) {
+        Ok(()) => Ok(()),
+        // A partition revoked meanwhile: its next owner re-processes (at-least-once).
+        Err(KafkaError::StoreOffset(RDKafkaErrorCode::State))
+        | Err(KafkaError::StoreOffset(RDKafkaErrorCode::UnknownPartition)) => {
+            tracing::info!(role = %role, "offset store skipped for a revoked partition");
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
