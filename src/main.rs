@@ -86,8 +86,8 @@ enum BenchCommand {
         /// Partitions of the bench topics.
         #[arg(long, default_value_t = 12)]
         partitions: i32,
-        /// Alternating rounds of reference and ingest; medians are reported.
-        #[arg(long, default_value_t = 3)]
+        /// Rounds of reference then ingest; the ratio is the median of the rounds' ratios.
+        #[arg(long, default_value_t = 9)]
         rounds: usize,
         #[command(flatten)]
         common: Common,
