@@ -15,8 +15,8 @@ use sarap_bus::{InMsg, OutRecord, Transform};
 use sarap_core::config::{AnalyzeConfig, Topics};
 use sarap_core::contracts::{
     AuditDecision, ClaimMatch, CleanPost, FactcheckRequest, Lang, ModelRef, RejectReason,
-    RejectedPost, ScoredPost, Script, Sentiment, SourceRef, SCHEMA_AUDIT, SCHEMA_CLEAN,
-    SCHEMA_FACTCHECK, SCHEMA_REJECTED, SCHEMA_SCORED,
+    RejectedPost, ScoredPost, Script, Sentiment, SCHEMA_AUDIT, SCHEMA_CLEAN, SCHEMA_FACTCHECK,
+    SCHEMA_REJECTED, SCHEMA_SCORED,
 };
 use sarap_core::Policy;
 use serde::{Deserialize, Serialize};
@@ -430,11 +430,7 @@ impl Analyzer {
             duplicate_of: None,
             payload_sha256: hex::encode(Sha256::digest(&m.payload)),
             payload_bytes: m.payload.len() as u64,
-            source: SourceRef {
-                topic: m.topic.clone(),
-                partition: m.partition,
-                offset: m.offset,
-            },
+            source: m.source(),
             rejected_at: chrono::Utc::now(),
             policy_hash: self.policy_hash.clone(),
         };

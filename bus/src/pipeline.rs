@@ -115,6 +115,17 @@ pub struct InMsg {
     pub payload: Vec<u8>,
 }
 
+impl InMsg {
+    /// Where the message came from, as carried by every output made from it.
+    pub fn source(&self) -> sarap_core::SourceRef {
+        sarap_core::SourceRef {
+            topic: self.topic.clone(),
+            partition: self.partition,
+            offset: self.offset,
+        }
+    }
+}
+
 /// One output record to produce.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutRecord {

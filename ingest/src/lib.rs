@@ -25,7 +25,7 @@ use sarap_bus::{InMsg, OutRecord, Transform};
 use sarap_core::config::{Config, IngestConfig};
 use sarap_core::pseudonym::PseudonymKey;
 use sarap_core::{
-    CleanPost, Lang, Policy, RedactionCounts, RegionSource, RejectReason, RejectedPost, SourceRef,
+    CleanPost, Lang, Policy, RedactionCounts, RegionSource, RejectReason, RejectedPost,
     SCHEMA_CLEAN, SCHEMA_REJECTED,
 };
 use sha2::{Digest, Sha256};
@@ -388,11 +388,7 @@ impl Stages {
             dup_seen: None,
             metrics: post.metrics,
             redactions,
-            source: SourceRef {
-                topic: m.topic.clone(),
-                partition: m.partition,
-                offset: m.offset,
-            },
+            source: m.source(),
             policy_hash: self.policy_hash.clone(),
         });
         let json = serialise.then(|| serde_json::to_vec(&clean).expect("clean post serialises"));
@@ -435,11 +431,7 @@ impl Stages {
             duplicate_of: r.duplicate_of,
             payload_sha256: hex::encode(Sha256::digest(&m.payload)),
             payload_bytes: m.payload.len() as u64,
-            source: SourceRef {
-                topic: m.topic.clone(),
-                partition: m.partition,
-                offset: m.offset,
-            },
+            source: m.source(),
             rejected_at: now,
             policy_hash: self.policy_hash.clone(),
         }
