@@ -28,6 +28,14 @@ pub struct BenchResult {
     /// Items per second through the transform alone, in memory (no broker), for context.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transform_items_per_s: Option<f64>,
+    /// Items per second through the floor: the same pipeline with a transform that only
+    /// parses, re-serialises and produces (no analysis), for context.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub floor_items_per_s: Option<f64>,
+    /// Median of the rounds' paired floor / reference ratios: the most any transform that
+    /// writes one output per input could reach on this machine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub floor_ratio: Option<f64>,
 }
 
 impl BenchResult {
@@ -50,6 +58,42 @@ impl Transform for ParseOnly {
             }
         }
         Vec::new()
+    }
+}
+
+/// The floor of any ingest transform: validate UTF-8, parse into the typed raw post,
+/// serialise it again and produce one record per input, in parallel on the same threads as
+/// the ingest, with none of the analysis (language, region, redaction, pseudonyms,
+/// deduplication). What the ingest costs beyond it is what the analysis costs.
+pub(crate) struct ParseSerialise {
+    clean_topic: String,
+    rejected_topic: String,
+}
+
+impl Transform for ParseSerialise {
+    fn transform(&mut self, batch: &[InMsg]) -> Vec<OutRecord> {
+        use rayon::prelude::*;
+        batch
+            .par_iter()
+            .with_min_len(16)
+            .map(|m| {
+                let post = std::str::from_utf8(&m.payload)
+                    .ok()
+                    .and_then(|s| serde_json::from_str::<sarap_core::RawPost>(s).ok());
+                match post {
+                    Some(p) => OutRecord {
+                        topic: self.clean_topic.clone(),
+                        key: Some(p.platform.clone()),
+                        payload: serde_json::to_vec(&p).expect("raw post serialises"),
+                    },
+                    None => OutRecord {
+                        topic: self.rejected_topic.clone(),
+                        key: None,
+                        payload: m.payload.clone(),
+                    },
+                }
+            })
+            .collect()
     }
 }
 
@@ -90,7 +134,8 @@ pub(crate) async fn timed<T: Transform>(
 }
 
 /// `sarap bench ingest`: the ingest transform (consume, transform, produce, acknowledge)
-/// against consume + JSON parse alone, on the same synthetic stream.
+/// against consume + JSON parse alone, on the same synthetic stream; each round also runs
+/// the floor ([`ParseSerialise`]), so the cost of the analysis itself can be read off.
 pub async fn bench_ingest(
     mut loaded: Loaded,
     posts: usize,
@@ -156,6 +201,7 @@ pub async fn bench_ingest(
     let mut ref_rates = Vec::new();
     let mut rates = Vec::new();
     let mut ratios = Vec::new();
+    let (mut floor_rates, mut floor_ratios) = (Vec::new(), Vec::new());
     for round in 0..rounds.max(1) {
         let mut reference = ParseOnly { parsed: 0 };
         let r = timed(
@@ -172,6 +218,26 @@ pub async fn bench_ingest(
             "round {round}: reference (consume + JSON parse): {} messages in {:.3}s = {:.0}/s",
             r.consumed, r.active_secs, ref_rate
         );
+        let mut floor = ParseSerialise {
+            clean_topic: topics[1].into(),
+            rejected_topic: topics[2].into(),
+        };
+        let f = timed(
+            &loaded,
+            &brokers,
+            &format!("floor-{round}"),
+            topics[0],
+            n,
+            &mut floor,
+        )
+        .await?;
+        let floor_rate = f.consumed as f64 / f.active_secs.max(1e-9);
+        eprintln!(
+            "round {round}: floor (consume + parse + serialise + produce + ack, no analysis): {} messages in {:.3}s = {:.0}/s; ratio {:.3}",
+            f.consumed, f.active_secs, floor_rate, floor_rate / ref_rate
+        );
+        floor_ratios.push(floor_rate / ref_rate);
+        floor_rates.push(floor_rate);
         let mut ingestor =
             sarap_ingest::Ingestor::new(&loaded.config, &loaded.policy, bench_key())?;
         let i = timed(
@@ -194,9 +260,13 @@ pub async fn bench_ingest(
     }
     let ratio = median(&mut ratios);
     let (rate, ref_rate) = (median(&mut rates), median(&mut ref_rates));
+    let (floor_rate, floor_ratio) = (median(&mut floor_rates), median(&mut floor_ratios));
     eprintln!(
         "median rates: ingest {rate:.0}/s, reference {ref_rate:.0}/s (ratio of medians {:.3}); median of paired ratios {ratio:.3}",
         rate / ref_rate
+    );
+    eprintln!(
+        "floor without analysis: {floor_rate:.0}/s, median of paired ratios {floor_ratio:.3}"
     );
     Ok(BenchResult {
         bench: "ingest",
@@ -205,6 +275,8 @@ pub async fn bench_ingest(
         ratio: (ratio * 1000.0).round() / 1000.0,
         items: n,
         transform_items_per_s: Some(transform_rate.round()),
+        floor_items_per_s: Some(floor_rate.round()),
+        floor_ratio: Some((floor_ratio * 1000.0).round() / 1000.0),
     })
 }
 

@@ -298,6 +298,8 @@ pub fn bench_analyze(loaded: &Loaded, unique: usize, seed: u64) -> anyhow::Resul
             ratio: rate / reference,
             items: stream_msgs.len() as u64,
             transform_items_per_s: None,
+            floor_items_per_s: None,
+            floor_ratio: None,
         },
         unique_items_per_s: unique_rate,
         unique_ratio: unique_rate / reference,

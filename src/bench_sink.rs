@@ -467,6 +467,8 @@ pub async fn bench_sink(
             ratio: (ratio * 1000.0).round() / 1000.0,
             items: n,
             transform_items_per_s: Some(transform_rate.round()),
+            floor_items_per_s: None,
+            floor_ratio: None,
         },
         posts_per_minute: opts.posts_per_minute,
         memory_posts_1x: posts as u64,

@@ -78,7 +78,7 @@ enum PolicyCommand {
 
 #[derive(Subcommand)]
 enum BenchCommand {
-    /// Ingest throughput against consume + JSON parse alone.
+    /// Ingest throughput against consume + JSON parse alone, with the no-analysis floor.
     Ingest {
         /// Synthetic posts to push through.
         #[arg(long, default_value_t = 30_000)]
@@ -86,7 +86,7 @@ enum BenchCommand {
         /// Partitions of the bench topics.
         #[arg(long, default_value_t = 12)]
         partitions: i32,
-        /// Rounds of reference then ingest; the ratio is the median of the rounds' ratios.
+        /// Rounds of reference, floor, then ingest; the ratio is the median of the rounds' ratios.
         #[arg(long, default_value_t = 9)]
         rounds: usize,
         #[command(flatten)]
